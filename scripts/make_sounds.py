@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Make the chimes in sounds/: soft two-note bells, rising to start a hold and falling to end it.
+
+The sounds are generated here from sine partials, so they are ours to ship (CC0).
+Run it again after changing a note; the WAV files are committed.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+import wave
+from pathlib import Path
+
+RATE = 44_100
+PEAK = 0.5  # -6 dBFS: a bell under the voice, never startling
+LENGTH_S = 0.9  # shorter than the shortest hold (1 s), so the two chimes never overlap
+# (frequency ratio, relative amplitude, decay time in seconds): a bell's inharmonic partials.
+PARTIALS = ((1.0, 1.0, 0.30), (2.0, 0.18, 0.15), (2.76, 0.10, 0.08))
+NOTES = {
+    "start": ((0.0, 523.25), (0.22, 783.99)),  # C5 then G5: rising, "begin"
+    "end": ((0.0, 783.99), (0.22, 523.25)),  # G5 then C5: falling, "done"
+}
+
+
+def bell(t: float, frequency: float) -> float:
+    if t < 0:
+        return 0.0
+    attack = min(1.0, t / 0.006)  # 6 ms, soft enough not to click
+    return attack * sum(a * math.exp(-t / d) * math.sin(2 * math.pi * frequency * r * t) for r, a, d in PARTIALS)
+
+
+def chime(notes: tuple[tuple[float, float], ...]) -> list[float]:
+    frames = int(LENGTH_S * RATE)
+    fade = int(0.08 * RATE)
+    samples = []
+    for i in range(frames):
+        t = i / RATE
+        value = sum(bell(t - onset, frequency) for onset, frequency in notes)
+        samples.append(value * min(1.0, (frames - i) / fade))
+    peak = max(abs(s) for s in samples)
+    return [s / peak * PEAK for s in samples]
+
+
+def write_wav(path: Path, samples: list[float]) -> None:
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(RATE)
+        f.writeframes(b"".join(struct.pack("<h", round(s * 32767)) for s in samples))
+
+
+def main() -> None:
+    folder = Path(__file__).resolve().parent.parent / "sounds"
+    for name, notes in NOTES.items():
+        write_wav(folder / f"{name}.wav", chime(notes))
+        print(f"wrote {folder / f'{name}.wav'}")
+
+
+if __name__ == "__main__":
+    main()

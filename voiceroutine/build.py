@@ -1,0 +1,83 @@
+"""The whole path, end to end: routine -> script -> clips -> PCM -> audio file + manifest."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .cache import PhraseCache
+from .engines import Engine, get_engine
+from .errors import EncoderError
+from .export import encode, make_manifest, manifest_path, write_json
+from .render import render, total_frames
+from .routine import Routine
+from .script import Script, build_script, estimate_speech_ms
+from .settings import Settings, check_settings
+from .sounds import chime_lengths_ms, load_chimes
+from .synthesis import Progress, voice_phrases
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    audio_path: Path
+    manifest_path: Path
+    script: Script
+    settings: Settings  # as used: the voice resolved to the engine's own id
+    synthesised: int
+
+
+def plan(routine: Routine, settings: Settings) -> Script:
+    """The timeline with estimated speech lengths: instant, and no engine is started."""
+    check_settings(settings)
+    return build_script(routine, settings, lambda text: estimate_speech_ms(text, settings.rate), chime_lengths_ms())
+
+
+def build(
+    routine: Routine,
+    settings: Settings,
+    output: Path,
+    *,
+    engine: Engine | None = None,
+    cache: PhraseCache | None = None,
+    progress: Progress | None = None,
+) -> BuildResult:
+    """Voice, render and encode ``routine`` into ``output``, with its manifest beside it."""
+    check_settings(settings)
+    engine = engine or get_engine(settings.engine)
+    settings = replace(settings, voice=engine.resolve_voice(settings.voice))
+    # Every phrase the routine can say is known before any is measured.
+    phrases = plan(routine, settings).phrases
+    voiced = voice_phrases(
+        engine,
+        phrases,
+        voice=settings.voice,
+        rate=settings.rate,
+        sample_rate=settings.sample_rate,
+        cache=cache or PhraseCache(),
+        progress=progress,
+    )
+    chimes = load_chimes(settings.sample_rate)
+    chime_ms = {name: clip.duration_ms for name, clip in chimes.items()}
+    script = build_script(routine, settings, lambda text: voiced.clips[text].duration_ms, chime_ms)
+    rate = settings.sample_rate
+    tags = {"title": routine.title, "artist": "voiceroutine", "album": routine.title, "genre": "Fitness"}
+    manifest = manifest_path(output)
+    try:
+        encode(
+            render(script, voiced.clips, chimes, rate),
+            output,
+            fmt=settings.format,
+            rate=rate,
+            bitrate_kbps=settings.bitrate_kbps,
+            tags=tags,
+            total_frames=total_frames(script, rate),
+            progress=progress,
+        )
+        write_json(manifest, make_manifest(routine, settings, script, output))
+    except OSError as e:
+        raise EncoderError(f"cannot write {output}: {e.strerror or e}; check the folder is writable and has free space") from e
+    log.info("wrote %s and %s", output, manifest)
+    return BuildResult(output, manifest, script, settings, voiced.synthesised)

@@ -1,0 +1,337 @@
+"""The command line: parse options, call the library, show results. Nothing else lives here.
+
+This is the only module that prints, and the only one that turns library errors
+into messages and exit statuses: 2 when the user's input is wrong, 1 when
+something failed at run time.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .durations import format_clock, format_duration
+from .errors import RoutineError, VoiceRoutineError
+from .routine import Routine, builtin_ids, load_routine, read_routine_text
+from .script import Chime, Hold, Pause, Script, Speech
+from .settings import BITRATES_KBPS, FORMATS, SIDES, Settings, apply_overrides, parse_overrides
+
+DEFAULT_ROUTINE = "bed-back"
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class InputError(click.ClickException):
+    """The user's input is wrong: one line, exit status 2."""
+
+    exit_code = 2
+
+
+class _OneLineErrors:
+    """Usage errors print one line ("Error: ...") instead of usage text plus a hint."""
+
+    def make_context(self, *args, **kwargs):
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as e:
+            e.ctx = None
+            raise
+
+
+class Command(_OneLineErrors, click.Command):
+    pass
+
+
+class Group(_OneLineErrors, click.Group):
+    command_class = Command
+
+
+def reports_errors(func):
+    """Turn library errors into click's messages and exit statuses."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except RoutineError as e:
+            raise InputError(str(e)) from None
+        except VoiceRoutineError as e:
+            raise click.ClickException(str(e)) from None
+
+    return wrapper
+
+
+class ProgressBars:
+    """Shows the library's progress reports as one click progress bar per stage."""
+
+    def __init__(self) -> None:
+        self.label: str | None = None
+        self.bar = None
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        if label != self.label:
+            self.close()
+            self.label = label
+            self.bar = click.progressbar(length=total, label=label.ljust(13), file=sys.stderr, width=30)
+            self.bar.__enter__()
+        self.bar.update(done - self.bar.pos)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def routine_options(func):
+    """The options that change what is in a routine, shared by build and plan."""
+    options = [
+        click.argument("routine", default=DEFAULT_ROUTINE, metavar="[ROUTINE]"),
+        click.option("--hold", metavar="DUR", help='Hold every stretch this long, e.g. "20s" or "1m".'),
+        click.option("--hold-for", multiple=True, metavar="ID=DUR", help="Hold one stretch this long (repeatable)."),
+        click.option("--sides", type=click.Choice(SIDES), help='"both": left then right; "none": one hold.'),
+        click.option("--rest", metavar="DUR", help="Pause between stretches."),
+        click.option("--reps", type=int, help="Holds per side."),
+        click.option("--only", metavar="ID,...", help="Only these stretches, in this order."),
+        click.option("--skip", metavar="ID,...", help="Leave these stretches out."),
+        click.option("--voice", help="Voice id or name (see `voiceroutine voices`)."),
+        click.option("--rate", type=int, default=Settings.rate, show_default=True, help="Speech rate, words a minute."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+_OVERRIDE_OPTIONS = ("hold", "hold_for", "sides", "rest", "reps", "only", "skip")
+
+
+def _load(options: dict) -> tuple[Routine, dict]:
+    """The routine with the options' changes applied, and the voice settings asked for."""
+    overrides = parse_overrides(**{name: options[name] for name in _OVERRIDE_OPTIONS})
+    routine = apply_overrides(load_routine(options["routine"]), overrides)
+    return routine, {"voice": options["voice"], "rate": options["rate"]}
+
+
+@click.group(cls=Group, context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version")
+@click.option("-v", "--verbose", is_flag=True, help="Say more about what is happening.")
+def cli(verbose: bool) -> None:
+    """Turn a stretching routine into one voice-guided audio file.
+
+    \b
+    Examples:
+      voiceroutine build                      # out/bed-back.mp3, the built-in routine
+      voiceroutine build --hold 20s           # shorter holds
+      voiceroutine plan my-routine.toml       # see the timeline, instantly
+      voiceroutine init bed-back mine.toml    # a routine file to edit
+    """
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+
+
+@cli.command()
+@routine_options
+@click.option("-o", "--output", metavar="PATH", help="Audio file or folder to write [default: out/<routine>.mp3].")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Audio format [default: from --output, else mp3].")
+@click.option("--bitrate", type=click.Choice([str(b) for b in BITRATES_KBPS]), default="64", show_default=True, help="MP3 bit rate, kbps.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary; errors only.")
+@reports_errors
+def build(output, fmt, bitrate, quiet, **options) -> None:
+    """Build ROUTINE (a built-in id or a .toml file; default bed-back) into an audio file.
+
+    Writes the audio and, beside it, a manifest (.json) listing every event with
+    its time. Phrases are cached, so rebuilding with new hold times is quick.
+
+    \b
+    Examples:
+      voiceroutine build
+      voiceroutine build --hold 20s --hold-for piriformis=45s
+      voiceroutine build my-routine.toml -o ~/Music/stretches.mp3
+      voiceroutine build --only hamstring,butterfly --format wav
+    """
+    from .build import build as build_routine
+    from .export import resolve_output
+
+    routine, voice = _load(options)
+    path, fmt = resolve_output(output, fmt, routine.id)
+    settings = Settings(**voice, format=fmt, bitrate_kbps=int(bitrate))
+    bars = ProgressBars() if not quiet and sys.stderr.isatty() else None
+    try:
+        result = build_routine(routine, settings, path, progress=bars)
+    finally:
+        if bars:
+            bars.close()
+    if not quiet:
+        script = result.script
+        click.echo(
+            f"Wrote {result.audio_path} ({format_clock(script.duration_ms)}, "
+            f"{len(routine.stretches)} stretches, {result.synthesised} phrases synthesised) "
+            f"and {result.manifest_path}"
+        )
+
+
+@cli.command()
+@routine_options
+@click.option("--json", "as_json", is_flag=True, help="Print the events as JSON instead of a table.")
+@reports_errors
+def plan(as_json, **options) -> None:
+    """Show ROUTINE's timeline without making any audio.
+
+    Speech lengths are estimated, so times may shift by a second or so in the
+    build; hold lengths are exact.
+
+    \b
+    Examples:
+      voiceroutine plan
+      voiceroutine plan my-routine.toml --hold 45s
+      voiceroutine plan --json | jq '.events[] | select(.kind == "hold")'
+    """
+    from .build import plan as plan_routine
+
+    routine, voice = _load(options)
+    script = plan_routine(routine, Settings(**voice))
+    if as_json:
+        data = {
+            "routine": {"id": routine.id, "title": routine.title},
+            "duration_ms": script.duration_ms,
+            "events": [e.to_dict() for e in script.events],
+            "chapters": [c.to_dict() for c in script.chapters],
+        }
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    click.echo(_plan_table(script))
+
+
+def _describe(event) -> str:
+    if isinstance(event, Pause):
+        return "pause"
+    where = ", ".join(part for part in (event.stretch, event.side) if part)
+    if isinstance(event, Speech):
+        text = event.text if len(event.text) <= 70 else event.text[:67] + "..."
+        return f"say    {text}"
+    if isinstance(event, Chime):
+        return f"chime  {event.sound} ({where})"
+    return f"hold   {format_duration(event.end_ms - event.start_ms)} ({where})"
+
+
+def _plan_table(script: Script) -> str:
+    lines = [f"{script.title}: about {format_clock(script.duration_ms)} (speech lengths estimated)", ""]
+    chapters = list(script.chapters)
+    for event in script.events:
+        while chapters and chapters[0].start_ms <= event.start_ms:
+            lines.append(f"== {chapters.pop(0).title}")
+        length = (event.end_ms - event.start_ms) / 1000
+        lines.append(f"  {format_clock(event.start_ms):>9}  {length:6.1f}s  {_describe(event)}")
+    lines.append(f"  {format_clock(script.duration_ms):>9}  end")
+    return "\n".join(lines)
+
+
+@cli.command(name="list")
+@reports_errors
+def list_routines() -> None:
+    """List the built-in routines and their stretches.
+
+    \b
+    Example:
+      voiceroutine list
+    """
+    for routine_id in builtin_ids():
+        routine = load_routine(routine_id)
+        click.echo(f"{routine.id}: {routine.title}")
+        for stretch in routine.stretches:
+            sides = "each side" if stretch.sides == "both" else "once"
+            click.echo(f"  {stretch.id:<14} {stretch.name:<32} {format_duration(stretch.hold_ms)} {sides}")
+
+
+@cli.command(name="init")
+@click.argument("args", nargs=-1, required=True, metavar="[ROUTINE] PATH")
+@click.option("-f", "--force", is_flag=True, help="Replace PATH if it exists.")
+@reports_errors
+def init(args, force) -> None:
+    """Write an editable copy of ROUTINE (default bed-back) to PATH.
+
+    \b
+    Example:
+      voiceroutine init bed-back my-routine.toml
+      voiceroutine build my-routine.toml
+    """
+    if len(args) > 2:
+        raise InputError("init takes a routine and a path, e.g. `voiceroutine init bed-back mine.toml`")
+    ref, path = (DEFAULT_ROUTINE, args[0]) if len(args) == 1 else args
+    text, _, _ = read_routine_text(ref)
+    target = Path(path)
+    if target.exists() and not force:
+        raise InputError(f"{path}: already exists; choose another name or add --force to replace it")
+    from .export import atomic_path
+
+    try:
+        with atomic_path(target) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise click.ClickException(f"cannot write {path}: {e.strerror or e}") from None
+    click.echo(f"Wrote {path}; edit it, then `voiceroutine build {path}`")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+def validate(files) -> None:
+    """Check routine files and report the first problem in each.
+
+    Exits with status 2 if any file has a problem.
+
+    \b
+    Example:
+      voiceroutine validate my-routine.toml evening.toml
+    """
+    from .build import plan as plan_routine
+
+    failed = False
+    for ref in files:
+        try:
+            routine = load_routine(ref)
+        except RoutineError as e:
+            click.echo(f"Error: {e}", err=True)
+            failed = True
+            continue
+        length = format_clock(plan_routine(routine, Settings()).duration_ms)
+        click.echo(f"ok: {ref}: {routine.title} ({len(routine.stretches)} stretches, about {length})")
+    if failed:
+        sys.exit(2)
+
+
+@cli.command()
+@click.option("--lang", metavar="CODE", help="Only voices for this language, e.g. en or en-us.")
+@click.option("--engine", default="pyttsx3", show_default=True, help="Speech engine.")
+@reports_errors
+def voices(lang, engine) -> None:
+    """List the voices of a speech engine.
+
+    \b
+    Examples:
+      voiceroutine voices --lang en
+      voiceroutine build --voice en-gb
+    """
+    from .engines import get_engine
+
+    found = get_engine(engine).voices()
+    if lang:
+        wanted = lang.lower()
+        found = [v for v in found if any(code.lower().startswith(wanted) for code in v.languages)]
+    for voice in found:
+        click.echo(f"{voice.id:<28} {voice.name:<36} {', '.join(voice.languages)}")
+    if not found:
+        click.echo(f"No voices for {lang!r}; try `voiceroutine voices` for all.", err=True)
+
+
+def _stop_on_sigterm(signum, frame) -> None:
+    # Unwind like Ctrl-C, so temporary files are removed and earlier outputs stay intact.
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    cli(prog_name="voiceroutine")

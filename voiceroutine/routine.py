@@ -1,0 +1,310 @@
+"""Routines: the frozen data a routine file describes, loaded and validated once.
+
+Everything downstream trusts a ``Routine``: every check happens here, and every
+message names the file and the field path (stretches are counted from 1).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .durations import format_duration, parse_duration
+from .errors import RoutineError
+
+SIDES = ("both", "none")
+SIDE_LABELS = ("left", "right")
+
+HOLD_RANGE_MS = (1_000, 600_000)
+REST_RANGE_MS = (0, 600_000)
+SWITCH_RANGE_MS = (1_000, 120_000)
+GET_READY_RANGE_MS = (0, 120_000)
+REPS_RANGE = (1, 10)
+MAX_STRETCHES = 50
+MAX_STEPS = 20
+MAX_FILE_BYTES = 1 << 20
+
+_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+# Per-stretch settings: [defaults] sets them for every stretch, a stretch may override.
+STRETCH_DEFAULTS: dict[str, Any] = {
+    "hold": "30s",
+    "sides": "both",
+    "reps": 1,
+    "rest": "10s",
+    "switch": "5s",
+    "get_ready": "4s",
+    "side_names": ["left side", "right side"],
+}
+_ROUTINE_KEYS = ("id", "title", "intro", "outro")
+_STRETCH_KEYS = ("id", "name", "why", "steps", *STRETCH_DEFAULTS)
+_TOP_KEYS = ("routine", "defaults", "stretch")
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """One stretch with every setting resolved; times in milliseconds."""
+
+    id: str
+    name: str
+    steps: tuple[str, ...]
+    hold_ms: int
+    sides: str
+    reps: int
+    rest_ms: int
+    switch_ms: int
+    get_ready_ms: int
+    side_names: tuple[str, str]
+    why: str | None = None
+
+    @property
+    def side_labels(self) -> tuple[str, ...]:
+        """The sides held in order: ("left", "right"), or ("",) when both sides work at once."""
+        return SIDE_LABELS if self.sides == "both" else ("",)
+
+
+@dataclass(frozen=True)
+class Routine:
+    id: str
+    title: str
+    stretches: tuple[Stretch, ...]
+    intro: str | None = None
+    outro: str | None = None
+    source: str = ""
+
+
+def builtin_ids() -> list[str]:
+    """Ids of the routines shipped with the package, sorted."""
+    folder = resources.files("voiceroutine.routines")
+    return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def read_routine_text(ref: str | Path) -> tuple[str, str, str]:
+    """Find a routine by built-in id or path; return (toml text, source name, default id).
+
+    Raises:
+        RoutineError: the file is missing, unreadable, binary, empty or too large.
+    """
+    path = Path(ref)
+    if str(ref) in builtin_ids() and not path.is_file():
+        text = resources.files("voiceroutine.routines").joinpath(f"{ref}.toml").read_text("utf-8")
+        return text, f"{ref} (built-in)", str(ref)
+    source = str(ref)
+    if not path.exists() and "/" not in source and not source.endswith(".toml"):
+        known = ", ".join(builtin_ids())
+        raise RoutineError(f"no built-in routine or file of that name (built-in: {known})", source=source)
+    try:
+        if path.is_dir():
+            raise RoutineError("is a folder; expected a routine file (.toml)", source=source)
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise RoutineError("file is too large for a routine (at most 1 MiB)", source=source)
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise RoutineError("file not found", source=source) from None
+    except OSError as e:
+        raise RoutineError(f"cannot read the file ({e.strerror})", source=source) from None
+    if b"\0" in data:
+        raise RoutineError("binary file; expected a TOML routine file", source=source)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise RoutineError("not UTF-8 text; save the routine file as UTF-8", source=source) from None
+    if not text.strip():
+        raise RoutineError("file is empty; `voiceroutine init` writes a routine to start from", source=source)
+    return text, source, _slug(path.stem)
+
+
+def load_routine(ref: str | Path) -> Routine:
+    """Load a built-in routine by id (e.g. "bed-back") or a routine file by path."""
+    text, source, default_id = read_routine_text(ref)
+    return parse_routine(text, source=source, default_id=default_id)
+
+
+def parse_routine(text: str, *, source: str, default_id: str = "routine") -> Routine:
+    """Parse and validate routine TOML text; ``source`` names it in messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise RoutineError(f"invalid TOML: {e}", source=source) from None
+    return _Reader(source).routine(data, default_id)
+
+
+def duration_in(value: object, bounds: tuple[int, int]) -> int:
+    """Parse a duration and check it lies within ``bounds`` (ms); ValueError says why not."""
+    ms = parse_duration(value)
+    low, high = bounds
+    if not low <= ms <= high:
+        raise ValueError(f"{format_duration(ms)} is out of range ({format_duration(low)} to {format_duration(high)})")
+    return ms
+
+
+def whole_number_in(value: object, bounds: tuple[int, int]) -> int:
+    """Check ``value`` is an int within ``bounds``; ValueError says why not."""
+    low, high = bounds
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected a whole number from {low} to {high}, got {_kind(value)}")
+    if not low <= value <= high:
+        raise ValueError(f"{value} is out of range ({low} to {high})")
+    return value
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")[:64]
+    return slug or "routine"
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the text {value[:40]!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return f"a {type(value).__name__}"
+
+
+class _Reader:
+    """Walks parsed TOML, checking each field and raising with its path."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, field: str | None, message: str) -> RoutineError:
+        return RoutineError(message, source=self.source, field=field)
+
+    def keys(self, table: dict, allowed: tuple[str, ...], prefix: str) -> None:
+        for key in table:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]!r}?" if close else f" (known keys: {', '.join(allowed)})"
+                raise self.fail(f"{prefix}{key}", f"unknown key{hint}")
+
+    def table(self, value: object, field: str) -> dict:
+        if not isinstance(value, dict):
+            raise self.fail(field, f"expected a table like [{field}], got {_kind(value)}")
+        return value
+
+    def text(self, value: object, field: str, max_len: int) -> str:
+        if not isinstance(value, str):
+            raise self.fail(field, f"expected text in quotes, got {_kind(value)}")
+        text = " ".join(value.split())
+        if not text:
+            raise self.fail(field, "must not be empty")
+        if len(text) > max_len:
+            raise self.fail(field, f"too long ({len(text)} characters; at most {max_len})")
+        return text
+
+    def optional_text(self, table: dict, key: str, field: str, max_len: int) -> str | None:
+        return self.text(table[key], field, max_len) if key in table else None
+
+    def ident(self, value: object, field: str) -> str:
+        if not isinstance(value, str) or not _ID.fullmatch(value):
+            raise self.fail(
+                field,
+                f"expected an id of lower-case letters, digits, '-' or '_' (up to 64), got {_kind(value)}",
+            )
+        return value
+
+    def duration(self, value: object, field: str, bounds: tuple[int, int]) -> int:
+        try:
+            return duration_in(value, bounds)
+        except ValueError as e:
+            raise self.fail(field, str(e)) from None
+
+    def whole_number(self, value: object, field: str, bounds: tuple[int, int]) -> int:
+        try:
+            return whole_number_in(value, bounds)
+        except ValueError as e:
+            raise self.fail(field, str(e)) from None
+
+    def text_list(self, value: object, field: str, *, min_len: int, max_len: int, max_chars: int) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            raise self.fail(field, f"expected a list of texts like [\"...\", \"...\"], got {_kind(value)}")
+        if not min_len <= len(value) <= max_len:
+            count = f"exactly {min_len}" if min_len == max_len else f"{min_len} to {max_len}"
+            raise self.fail(field, f"expected {count} entries, got {len(value)}")
+        return tuple(self.text(item, f"{field}[{i}]", max_chars) for i, item in enumerate(value, 1))
+
+    def settings(self, table: dict, prefix: str) -> dict[str, Any]:
+        """Check the per-stretch setting keys present in ``table``; return them resolved."""
+        checks = {
+            "hold": lambda v, f: self.duration(v, f, HOLD_RANGE_MS),
+            "rest": lambda v, f: self.duration(v, f, REST_RANGE_MS),
+            "switch": lambda v, f: self.duration(v, f, SWITCH_RANGE_MS),
+            "get_ready": lambda v, f: self.duration(v, f, GET_READY_RANGE_MS),
+            "reps": lambda v, f: self.whole_number(v, f, REPS_RANGE),
+            "sides": self.sides,
+            "side_names": lambda v, f: self.text_list(v, f, min_len=2, max_len=2, max_chars=60),
+        }
+        return {key: checks[key](table[key], f"{prefix}{key}") for key in STRETCH_DEFAULTS if key in table}
+
+    def sides(self, value: object, field: str) -> str:
+        if value not in SIDES:
+            raise self.fail(field, f"expected \"both\" or \"none\", got {_kind(value)}")
+        return str(value)
+
+    def routine(self, data: dict, default_id: str) -> Routine:
+        self.keys(data, _TOP_KEYS, "")
+        if "routine" not in data:
+            raise self.fail("routine", 'missing; start the file with a [routine] table that has a title')
+        head = self.table(data["routine"], "routine")
+        self.keys(head, _ROUTINE_KEYS, "routine.")
+        if "title" not in head:
+            raise self.fail("routine.title", "missing; every routine needs a title")
+        routine_id = self.ident(head["id"], "routine.id") if "id" in head else default_id
+        defaults = self.settings(STRETCH_DEFAULTS, "defaults.")
+        if "defaults" in data:
+            table = self.table(data["defaults"], "defaults")
+            self.keys(table, tuple(STRETCH_DEFAULTS), "defaults.")
+            defaults |= self.settings(table, "defaults.")
+        raw_stretches = data.get("stretch")
+        if not isinstance(raw_stretches, list) or not raw_stretches:
+            raise self.fail("stretch", "missing; add at least one [[stretch]] table")
+        if len(raw_stretches) > MAX_STRETCHES:
+            raise self.fail("stretch", f"too many stretches ({len(raw_stretches)}; at most {MAX_STRETCHES})")
+        stretches = tuple(
+            self.stretch(self.table(raw, f"stretch[{i}]"), f"stretch[{i}].", defaults)
+            for i, raw in enumerate(raw_stretches, 1)
+        )
+        seen: set[str] = set()
+        for i, stretch in enumerate(stretches, 1):
+            if stretch.id in seen:
+                raise self.fail(f"stretch[{i}].id", f"{stretch.id!r} is used by an earlier stretch; ids must be unique")
+            seen.add(stretch.id)
+        return Routine(
+            id=routine_id,
+            title=self.text(head["title"], "routine.title", 120),
+            stretches=stretches,
+            intro=self.optional_text(head, "intro", "routine.intro", 2000),
+            outro=self.optional_text(head, "outro", "routine.outro", 2000),
+            source=self.source,
+        )
+
+    def stretch(self, table: dict, prefix: str, defaults: dict[str, Any]) -> Stretch:
+        self.keys(table, _STRETCH_KEYS, prefix)
+        for key in ("id", "name", "steps"):
+            if key not in table:
+                raise self.fail(f"{prefix}{key}", "missing; every stretch needs an id, a name and steps")
+        values = defaults | self.settings(table, prefix)
+        return Stretch(
+            id=self.ident(table["id"], f"{prefix}id"),
+            name=self.text(table["name"], f"{prefix}name", 80),
+            why=self.optional_text(table, "why", f"{prefix}why", 300),
+            steps=self.text_list(table["steps"], f"{prefix}steps", min_len=1, max_len=MAX_STEPS, max_chars=300),
+            hold_ms=values["hold"],
+            sides=values["sides"],
+            reps=values["reps"],
+            rest_ms=values["rest"],
+            switch_ms=values["switch"],
+            get_ready_ms=values["get_ready"],
+            side_names=values["side_names"],
+        )

@@ -1,0 +1,1 @@
+"""Built-in routine files, shipped as package data; `voiceroutine init` copies one to edit."""
