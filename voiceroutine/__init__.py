@@ -11,7 +11,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .build import BuildResult, build, plan
+from .pipeline import BuildResult, build, plan
 from .errors import EncoderError, RoutineError, SynthesisError, VoiceRoutineError
 from .routine import Routine, Stretch, load_routine
 from .script import Script, build_script

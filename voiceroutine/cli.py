@@ -88,6 +88,10 @@ class ProgressBars:
             self.bar = None
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}{'es' if noun.endswith('ch') else 's'}"
+
+
 def routine_options(func):
     """The options that change what is in a routine, shared by build and plan."""
     options = [
@@ -153,7 +157,7 @@ def build(output, fmt, bitrate, quiet, **options) -> None:
       voiceroutine build my-routine.toml -o ~/Music/stretches.mp3
       voiceroutine build --only hamstring,butterfly --format wav
     """
-    from .build import build as build_routine
+    from .pipeline import build as build_routine
     from .export import resolve_output
 
     routine, voice = _load(options)
@@ -169,7 +173,7 @@ def build(output, fmt, bitrate, quiet, **options) -> None:
         script = result.script
         click.echo(
             f"Wrote {result.audio_path} ({format_clock(script.duration_ms)}, "
-            f"{len(routine.stretches)} stretches, {result.synthesised} phrases synthesised) "
+            f"{_count(len(routine.stretches), 'stretch')}, {_count(result.synthesised, 'phrase')} synthesised) "
             f"and {result.manifest_path}"
         )
 
@@ -190,7 +194,7 @@ def plan(as_json, **options) -> None:
       voiceroutine plan my-routine.toml --hold 45s
       voiceroutine plan --json | jq '.events[] | select(.kind == "hold")'
     """
-    from .build import plan as plan_routine
+    from .pipeline import plan as plan_routine
 
     routine, voice = _load(options)
     script = plan_routine(routine, Settings(**voice))
@@ -287,7 +291,7 @@ def validate(files) -> None:
     Example:
       voiceroutine validate my-routine.toml evening.toml
     """
-    from .build import plan as plan_routine
+    from .pipeline import plan as plan_routine
 
     failed = False
     for ref in files:
@@ -298,7 +302,7 @@ def validate(files) -> None:
             failed = True
             continue
         length = format_clock(plan_routine(routine, Settings()).duration_ms)
-        click.echo(f"ok: {ref}: {routine.title} ({len(routine.stretches)} stretches, about {length})")
+        click.echo(f"ok: {ref}: {routine.title} ({_count(len(routine.stretches), 'stretch')}, about {length})")
     if failed:
         sys.exit(2)
 

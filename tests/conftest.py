@@ -1,0 +1,83 @@
+"""Shared fixtures: an isolated phrase cache, a fake engine for logic tests, audio helpers."""
+
+from __future__ import annotations
+
+import array
+import json
+import math
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from voiceroutine.clips import Clip
+from voiceroutine.engines import Voice
+
+RATE = 44_100
+
+
+@pytest.fixture(autouse=True)
+def phrase_cache(tmp_path_factory, monkeypatch) -> Path:
+    """One cache for the whole session, never the user's own."""
+    folder = tmp_path_factory.getbasetemp() / "phrase-cache"
+    monkeypatch.setenv("VOICEROUTINE_CACHE", str(folder))
+    return folder
+
+
+class ToneEngine:
+    """A stand-in engine for logic tests: a soft tone whose length follows the text."""
+
+    name = "tone"
+
+    def __init__(self) -> None:
+        self.spoken: list[str] = []
+
+    def voices(self) -> list[Voice]:
+        return [Voice("tone", "Test tone", ("en",))]
+
+    def resolve_voice(self, voice: str | None) -> str:
+        return voice or "tone"
+
+    def synthesize(self, text: str, voice: str, rate: int) -> Clip:
+        self.spoken.append(text)
+        frames = 22_050 * (100 + 20 * len(text)) // 1000
+        samples = array.array("h", (round(8000 * math.sin(i * 0.06)) for i in range(frames)))
+        return Clip(samples.tobytes(), 22_050)
+
+    def cache_key(self, voice: str, rate: int) -> str:
+        return f"tone voice={voice} rate={rate}"
+
+
+@pytest.fixture
+def tone_engine() -> ToneEngine:
+    return ToneEngine()
+
+
+def decode(path: Path) -> array.array:
+    """Decode any audio file with ffmpeg to mono 16-bit samples at 44.1 kHz."""
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-ar", str(RATE), "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    return array.array("h", raw)
+
+
+def onset_ms(samples: array.array, near_ms: int, window_ms: int = 150, threshold: int = 300) -> float | None:
+    """The first sample louder than ``threshold`` within ``window_ms`` either side of ``near_ms``."""
+    start = max(0, (near_ms - window_ms) * RATE // 1000)
+    stop = min(len(samples), (near_ms + window_ms) * RATE // 1000)
+    for i in range(start, stop):
+        if abs(samples[i]) > threshold:
+            return i * 1000 / RATE
+    return None
+
+
+def peak(samples: array.array, start_ms: int, end_ms: int) -> int:
+    piece = samples[start_ms * RATE // 1000 : end_ms * RATE // 1000]
+    return max((abs(s) for s in piece), default=0)
+
+
+def read_manifest(audio: Path) -> dict:
+    return json.loads(audio.with_suffix(".json").read_text())
+

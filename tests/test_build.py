@@ -1,0 +1,288 @@
+"""End to end with the real parts: pyttsx3 + espeak-ng speak, ffmpeg encodes, and we decode and measure."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from voiceroutine import Settings, build, load_routine, plan
+from voiceroutine.errors import EncoderError, RoutineError, SynthesisError
+from voiceroutine.engines import get_engine
+from voiceroutine import export
+
+from conftest import RATE, decode, onset_ms, peak, read_manifest
+
+pytestmark = pytest.mark.integration
+
+SHORT_ROUTINE = """
+[routine]
+id = "short"
+title = "Short test routine"
+intro = "Lie on your back."
+outro = "All done."
+
+[defaults]
+hold = "3s"
+rest = "2s"
+switch = "2s"
+get_ready = "1s"
+
+[[stretch]]
+id = "knee-hug"
+name = "Knee hug"
+steps = ["Hug one knee to your chest."]
+side_names = ["left knee", "right knee"]
+
+[[stretch]]
+id = "butterfly"
+name = "Butterfly"
+steps = ["Soles together, knees open."]
+sides = "none"
+hold = "2.5s"
+"""
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return get_engine("pyttsx3")
+
+
+@pytest.fixture(scope="module")
+def short_routine(tmp_path_factory):
+    path = tmp_path_factory.mktemp("routine") / "short.toml"
+    path.write_text(SHORT_ROUTINE)
+    return load_routine(path)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, short_routine, engine):
+    out = tmp_path_factory.mktemp("out") / "short.mp3"
+    result = build(short_routine, Settings(), out, engine=engine)
+    return result, decode(out)
+
+
+def test_decoded_length_matches_the_manifest(built):
+    result, samples = built
+    manifest = read_manifest(result.audio_path)
+    assert abs(len(samples) * 1000 / RATE - manifest["audio"]["duration_ms"]) <= 30
+    assert manifest["audio"] == {
+        "file": "short.mp3",
+        "format": "mp3",
+        "sample_rate": 44100,
+        "channels": 1,
+        "duration_ms": result.script.duration_ms,
+    }
+
+
+def test_every_sound_starts_where_the_manifest_says(built):
+    result, samples = built
+    events = [e for e in read_manifest(result.audio_path)["events"] if e["kind"] in ("speech", "chime")]
+    assert len(events) > 15
+    for event in events:
+        heard = onset_ms(samples, event["start_ms"])
+        assert heard is not None, event
+        assert abs(heard - event["start_ms"]) <= 30, (event, heard)
+
+
+def test_holds_are_exact_and_silent_between_the_chimes(built):
+    result, samples = built
+    events = read_manifest(result.audio_path)["events"]
+    holds = [e for e in events if e["kind"] == "hold"]
+    assert [(h["stretch"], h["side"], h["end_ms"] - h["start_ms"]) for h in holds] == [
+        ("knee-hug", "left", 3000),
+        ("knee-hug", "right", 3000),
+        ("butterfly", None, 2500),
+    ]
+    chimes = {(e["start_ms"], e["sound"]): e for e in events if e["kind"] == "chime"}
+    for hold in holds:
+        start, end = chimes[(hold["start_ms"], "start")], chimes[(hold["end_ms"], "end")]
+        heard_start, heard_end = onset_ms(samples, start["start_ms"]), onset_ms(samples, end["start_ms"])
+        assert abs((heard_end - heard_start) - (hold["end_ms"] - hold["start_ms"])) <= 5
+        # Nothing speaks inside the hold: only the start chime's fading tail.
+        assert peak(samples, start["end_ms"] + 5, hold["end_ms"] - 5) < 200
+
+
+def test_start_and_end_chimes_sound_different(built):
+    result, samples = built
+    chimes = [e for e in read_manifest(result.audio_path)["events"] if e["kind"] == "chime"]
+
+    def crossings(event) -> int:
+        begin = event["start_ms"] * RATE // 1000
+        piece = samples[begin : begin + RATE // 10]  # the first note
+        return sum(1 for a, b in zip(piece, piece[1:]) if (a < 0) != (b < 0))
+
+    start = crossings(next(c for c in chimes if c["sound"] == "start"))
+    end = crossings(next(c for c in chimes if c["sound"] == "end"))
+    assert end > start * 1.3  # the end chime opens a fifth higher
+
+
+def test_speech_text_is_what_the_engine_was_sent(built, short_routine):
+    result, _ = built
+    texts = [e["text"] for e in read_manifest(result.audio_path)["events"] if e["kind"] == "speech"]
+    assert texts[:2] == ["Short test routine.", "Lie on your back."]
+    assert "Stretch one of two. Knee hug." in texts
+    assert "Switch sides. Right knee." in texts
+    assert texts[-1] == "All done."
+    assert set(texts) == set(plan(short_routine, Settings()).phrases)
+
+
+def test_mp3_is_mono_cbr_with_id3v23_tags(built):
+    result, _ = built
+    probe = json.loads(
+        subprocess.run(
+            ["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", str(result.audio_path)],
+            capture_output=True,
+            check=True,
+        ).stdout
+    )
+    stream = probe["streams"][0]
+    assert (stream["codec_name"], stream["sample_rate"], stream["channels"]) == ("mp3", "44100", 1)
+    assert stream["bit_rate"] == "64000"
+    tags = probe["format"]["tags"]
+    assert tags["title"] == tags["album"] == "Short test routine"
+    assert tags["artist"] == "voiceroutine"
+    assert result.audio_path.read_bytes()[:4] == b"ID3\x03"
+
+
+def test_manifest_records_settings_and_chapters(built):
+    result, _ = built
+    manifest = read_manifest(result.audio_path)
+    assert manifest["format"] == "voiceroutine-manifest/1"
+    assert manifest["routine"]["id"] == "short"
+    assert manifest["settings"]["engine"] == "pyttsx3"
+    assert manifest["settings"]["voice"] == "gmw/en-us"
+    assert [c["title"] for c in manifest["chapters"]] == ["Introduction", "Knee hug", "Butterfly", "Finish"]
+    starts = [e["start_ms"] for e in manifest["events"]]
+    assert starts == sorted(starts)
+
+
+def test_wav_output_has_the_exact_sample_count(tmp_path, short_routine, engine):
+    out = tmp_path / "short.wav"
+    result = build(short_routine, Settings(format="wav"), out, engine=engine)
+    assert len(decode(out)) == (result.script.duration_ms * RATE + 500) // 1000
+
+
+def test_changing_holds_synthesises_nothing(tmp_path, short_routine, engine, built):
+    from voiceroutine import Overrides, apply_overrides
+
+    longer = apply_overrides(short_routine, Overrides(hold_ms=7000))
+    result = build(longer, Settings(), tmp_path / "longer.mp3", engine=engine)
+    assert result.synthesised == 0
+    assert {h.end_ms - h.start_ms for h in result.script.holds} == {7000}
+
+
+def test_a_corrupt_cache_entry_is_made_again(tmp_path, monkeypatch, short_routine, engine):
+    monkeypatch.setenv("VOICEROUTINE_CACHE", str(tmp_path / "cache"))
+    first = build(short_routine, Settings(), tmp_path / "a.mp3", engine=engine)
+    entries = sorted((tmp_path / "cache").rglob("*.clip"))
+    assert len(entries) == len(first.script.phrases)
+    entries[0].write_bytes(entries[0].read_bytes()[:-100])  # truncated
+    entries[1].write_bytes(b"not a clip at all")
+    again = build(short_routine, Settings(), tmp_path / "b.mp3", engine=engine)
+    assert again.synthesised == 2
+
+
+def test_unknown_voice_is_an_input_error(engine):
+    with pytest.raises(RoutineError, match=r"--voice: unknown voice 'no-such-voice'"):
+        engine.resolve_voice("no-such-voice")
+    assert engine.resolve_voice("en-gb") == "gmw/en"
+    assert engine.resolve_voice("en-us+f3") == "gmw/en-us+f3"
+
+
+def test_voices_lists_english_voices():
+    from click.testing import CliRunner
+
+    from voiceroutine.cli import cli
+
+    result = CliRunner().invoke(cli, ["voices", "--lang", "en-us"])
+    assert result.exit_code == 0
+    assert "gmw/en-us " in result.output
+
+
+class _FailingEngine:
+    """The real engine, failing on its third phrase."""
+
+    def __init__(self, engine):
+        self.engine, self.calls = engine, 0
+        self.name = "pyttsx3"
+        self.resolve_voice, self.cache_key = engine.resolve_voice, engine.cache_key
+
+    def synthesize(self, text, voice, rate):
+        self.calls += 1
+        if self.calls == 3:
+            raise SynthesisError(f"the speech engine failed on {text!r}")
+        return self.engine.synthesize(text, voice, rate)
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_failed_builds_leave_the_previous_files_intact(tmp_path, monkeypatch, short_routine, engine):
+    out = tmp_path / "out" / "short.mp3"
+    build(short_routine, Settings(), out, engine=engine)
+    before = _snapshot(out.parent)
+    assert set(before) == {"short.mp3", "short.json"}
+
+    monkeypatch.setenv("VOICEROUTINE_CACHE", str(tmp_path / "fresh-cache"))
+    with pytest.raises(SynthesisError):
+        build(short_routine, Settings(), out, engine=_FailingEngine(engine))
+    assert _snapshot(out.parent) == before
+
+    monkeypatch.setattr(export, "ffmpeg_command", lambda *a: ["ffmpeg", "-v", "error", "-i", "pipe:0", "-f", "nosuchformat", str(a[-1])])
+    with pytest.raises(EncoderError, match="ffmpeg could not write"):
+        build(short_routine, Settings(), out, engine=engine)
+    assert _snapshot(out.parent) == before
+
+
+def test_missing_ffmpeg_says_how_to_install_it(tmp_path, monkeypatch, short_routine, engine):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(EncoderError, match="apt-get install ffmpeg"):
+        build(short_routine, Settings(), tmp_path / "x.mp3", engine=engine)
+    assert not list(tmp_path.iterdir())
+
+
+def test_interrupted_build_leaves_no_temporary_files(tmp_path, short_routine, engine):
+    out = tmp_path / "short.mp3"
+
+    def interrupt(label, done, total):
+        if label == "Encoding":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build(short_routine, Settings(), out, engine=engine, progress=interrupt)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_wheel_install_builds_a_routine(tmp_path):
+    """The chimes and routines ship inside the wheel: build one from a fresh, non-editable install."""
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(tmp_path / "dist"), str(root)],
+        check=True,
+    )
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    wheel = next((tmp_path / "dist").glob("voiceroutine-*.whl"))
+    python = venv / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", str(wheel)], check=True)
+    # Dependencies come from the test environment; the project itself only from the wheel.
+    site = subprocess.run([str(python), "-c", "import site; print(site.getsitepackages()[0])"], capture_output=True, text=True, check=True).stdout.strip()
+    deps = next(p for p in map(Path, sys.path) if (p / "pydub").is_dir())
+    Path(site, "test-deps.pth").write_text(f"{deps}\n")
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    env = {**os.environ, "VOICEROUTINE_CACHE": str(tmp_path / "cache")}
+    run = subprocess.run(
+        [str(python), "-m", "voiceroutine", "build", "--only", "butterfly", "--hold", "2s", "-q"],
+        cwd=work, env=env, capture_output=True, text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    location = subprocess.run([str(python), "-c", "import voiceroutine; print(voiceroutine.__file__)"], cwd=work, capture_output=True, text=True).stdout
+    assert location.startswith(str(venv))
+    assert read_manifest(work / "out" / "bed-back.mp3")["routine"]["id"] == "bed-back"

@@ -1,0 +1,177 @@
+"""The command line: help, messages and exit statuses, with a stand-in engine."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from voiceroutine import pipeline
+from voiceroutine.cli import cli
+from voiceroutine.errors import SynthesisError
+
+COMMANDS = ["build", "plan", "list", "init", "validate", "voices"]
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch, tone_engine):
+    """Invoke the CLI in an empty folder, with the tone engine standing in for speech."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(pipeline, "get_engine", lambda name: tone_engine)
+
+    def invoke(*args: str):
+        return CliRunner().invoke(cli, list(args))
+
+    return invoke
+
+
+def one_line_error(result, status: int) -> str:
+    assert result.exit_code == status, result.output
+    assert "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("Error: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("flag", ["-h", "--help"])
+def test_every_command_has_help_with_an_example(run, command, flag):
+    result = run(command, flag)
+    assert result.exit_code == 0
+    assert "Example" in result.output
+    assert result.output.startswith("Usage: ")
+
+
+def test_top_level_help_lists_every_command(run):
+    result = run("-h")
+    assert result.exit_code == 0
+    for command in COMMANDS:
+        assert command in result.output
+
+
+def test_plan_prints_the_timeline_without_synthesis(run, tone_engine):
+    result = run("plan", "--hold", "25s")
+    assert result.exit_code == 0, result.output
+    assert "== Hamstring stretch" in result.output
+    assert result.output.count("hold   25s") == 9  # four stretches with two sides, one with none
+    assert "say    Stretch one of five. Hamstring stretch." in result.output
+    assert tone_engine.spoken == []
+
+
+def test_plan_json_lists_events_and_chapters(run):
+    result = run("plan", "--json", "--only", "butterfly", "--hold", "12s")
+    data = json.loads(result.output)
+    holds = [e for e in data["events"] if e["kind"] == "hold"]
+    assert [(h["stretch"], h["side"], h["end_ms"] - h["start_ms"]) for h in holds] == [("butterfly", None, 12000)]
+    assert [c["title"] for c in data["chapters"]] == ["Introduction", "Supine butterfly stretch", "Finish"]
+
+
+def test_build_writes_audio_and_manifest_into_out(run, tmp_path):
+    result = run("build", "--only", "butterfly", "--hold", "2s")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Wrote out/bed-back.mp3 (")
+    assert "1 stretch, " in result.output
+    manifest = json.loads((tmp_path / "out" / "bed-back.json").read_text())
+    assert manifest["audio"]["file"] == "bed-back.mp3"
+    assert (tmp_path / "out" / "bed-back.mp3").stat().st_size > 1000
+
+
+def test_output_folder_and_format_from_extension(run, tmp_path):
+    (tmp_path / "music").mkdir()
+    assert run("build", "--only", "butterfly", "-o", "music").exit_code == 0
+    assert (tmp_path / "music" / "bed-back.mp3").exists()
+    assert run("build", "--only", "butterfly", "-o", "music/short.wav").exit_code == 0
+    assert (tmp_path / "music" / "short.wav").read_bytes()[:4] == b"RIFF"
+    assert json.loads((tmp_path / "music" / "short.json").read_text())["audio"]["format"] == "wav"
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--hold", "thirty"], "--hold: expected a duration like"),
+        (["--hold", "0.5s"], "--hold: 0.5s is out of range"),
+        (["--hold-for", "nope=3s"], "--hold-for: no stretch 'nope' in bed-back"),
+        (["--hold-for", "piriformis"], "--hold-for: expected ID=DURATION"),
+        (["--only", "hamstrng"], "did you mean 'hamstring'?"),
+        (["--skip", "hamstring,piriformis,hip-flexor,butterfly,prone-quad"], "--skip: no stretches left"),
+        (["--sides", "left"], "Invalid value for '--sides'"),
+        (["--format", "ogg"], "Invalid value for '--format'"),
+        (["--reps", "0"], "--reps: 0 is out of range"),
+        (["--rate", "5"], "--rate: 5 is out of range"),
+        (["--bitrate", "65"], "Invalid value for '--bitrate'"),
+        (["-o", "routine.ogg"], "--output: the file name must end in .mp3 or .wav"),
+        (["-o", "x.wav", "--format", "mp3"], "--output: 'x.wav' does not match --format mp3"),
+        (["--no-such-option"], "No such option"),
+        (["missing.toml"], "missing.toml: file not found"),
+        (["nosuchroutine"], "nosuchroutine: no built-in routine or file of that name"),
+    ],
+)
+def test_bad_options_get_one_line_and_status_2_and_write_nothing(run, tmp_path, args, expected):
+    line = one_line_error(run("build", *args), 2)
+    assert expected in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_routine_file_names_file_and_field(run, tmp_path):
+    (tmp_path / "mine.toml").write_text('[routine]\ntitle = "x"\n[[stretch]]\nid = "a"\nname = "A"\nsteps = ["s"]\nhold = "forever"\n')
+    for command in ("build", "plan"):
+        line = one_line_error(run(command, "mine.toml"), 2)
+        assert line.startswith('Error: mine.toml: stretch[1].hold: expected a duration like "30s"')
+    assert not (tmp_path / "out").exists()
+
+
+def test_engine_failure_is_status_1_with_advice(run, tone_engine, monkeypatch, tmp_path):
+    monkeypatch.setenv("VOICEROUTINE_CACHE", str(tmp_path / "empty-cache"))
+    def fail(text, voice, rate):
+        raise SynthesisError("the speech engine could not start: install espeak-ng")
+
+    monkeypatch.setattr(tone_engine, "synthesize", fail)
+    line = one_line_error(run("build", "--only", "butterfly"), 1)
+    assert "install espeak-ng" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_list_shows_builtin_routines_and_stretches(run):
+    result = run("list")
+    assert result.exit_code == 0
+    assert result.output.startswith("bed-back: Bed stretches for lower back pain")
+    for stretch_id in ("hamstring", "piriformis", "hip-flexor", "butterfly", "prone-quad"):
+        assert f"  {stretch_id} " in result.output
+
+
+def test_init_writes_an_editable_copy_that_validates(run, tmp_path):
+    result = run("init", "bed-back", "mine.toml")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "mine.toml").read_text().startswith("# Five gentle stretches")
+    result = run("validate", "mine.toml")
+    assert result.exit_code == 0
+    assert result.output.startswith("ok: mine.toml: Bed stretches for lower back pain (5 stretches, about ")
+
+
+def test_init_defaults_to_bed_back_and_never_clobbers(run, tmp_path):
+    assert run("init", "mine.toml").exit_code == 0
+    (tmp_path / "mine.toml").write_text("# my edits\n")
+    line = one_line_error(run("init", "mine.toml"), 2)
+    assert "already exists" in line and "--force" in line
+    assert (tmp_path / "mine.toml").read_text() == "# my edits\n"
+    assert run("init", "--force", "mine.toml").exit_code == 0
+    assert (tmp_path / "mine.toml").read_text().startswith("# Five gentle stretches")
+
+
+def test_validate_reports_each_file_and_fails_on_any_error(run, tmp_path):
+    (tmp_path / "good.toml").write_text('[routine]\ntitle = "Good"\n[[stretch]]\nid = "a"\nname = "A"\nsteps = ["s"]\n')
+    (tmp_path / "bad.toml").write_text('[routine]\ntitle = "Bad"\n[[stretch]]\nid = "a"\nname = "A"\nsteps = []\n')
+    result = run("validate", "good.toml", "bad.toml")
+    assert result.exit_code == 2
+    assert "ok: good.toml: Good (1 stretch, about " in result.output
+    assert "Error: bad.toml: stretch[1].steps: expected 1 to 20 entries, got 0" in result.output
+
+
+def test_python_dash_m_runs_the_cli():
+    result = subprocess.run([sys.executable, "-m", "voiceroutine", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "0.1.0" in result.stdout
