@@ -7,6 +7,7 @@ message names the file and the field path (stretches are counted from 1).
 from __future__ import annotations
 
 import difflib
+import errno
 import re
 import tomllib
 from dataclasses import dataclass
@@ -90,23 +91,28 @@ def read_routine_text(ref: str | Path) -> tuple[str, str, str]:
     Raises:
         RoutineError: the file is missing, unreadable, binary, empty or too large.
     """
-    path = Path(ref)
-    if str(ref) in builtin_ids() and not path.is_file():
-        text = resources.files("voiceroutine.routines").joinpath(f"{ref}.toml").read_text("utf-8")
-        return text, f"{ref} (built-in)", str(ref)
     source = str(ref)
-    if not path.exists() and "/" not in source and not source.endswith(".toml"):
-        known = ", ".join(builtin_ids())
-        raise RoutineError(f"no built-in routine or file of that name (built-in: {known})", source=source)
+    path = Path(ref)
+    if source in builtin_ids() and not path.is_file():
+        text = resources.files("voiceroutine.routines").joinpath(f"{ref}.toml").read_text("utf-8")
+        return text, f"{ref} (built-in)", source
+    looks_like_path = "/" in source or source.endswith(".toml")
     try:
         if path.is_dir():
             raise RoutineError("is a folder; expected a routine file (.toml)", source=source)
         if path.stat().st_size > MAX_FILE_BYTES:
             raise RoutineError("file is too large for a routine (at most 1 MiB)", source=source)
         data = path.read_bytes()
-    except FileNotFoundError:
-        raise RoutineError("file not found", source=source) from None
+    except RoutineError:
+        raise
+    except (FileNotFoundError, ValueError) as e:  # ValueError: a NUL in the path
+        if looks_like_path:
+            raise RoutineError("file not found", source=source) from None
+        known = ", ".join(builtin_ids())
+        raise RoutineError(f"no built-in routine or file of that name (built-in: {known})", source=source) from e
     except OSError as e:
+        if not looks_like_path and e.errno == errno.ENAMETOOLONG:
+            raise RoutineError("no built-in routine or file of that name", source=source[:80]) from None
         raise RoutineError(f"cannot read the file ({e.strerror})", source=source) from None
     if b"\0" in data:
         raise RoutineError("binary file; expected a TOML routine file", source=source)
@@ -186,7 +192,8 @@ class _Reader:
             if key not in allowed:
                 close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
                 hint = f"; did you mean {close[0]!r}?" if close else f" (known keys: {', '.join(allowed)})"
-                raise self.fail(f"{prefix}{key}", f"unknown key{hint}")
+                shown = key if key.isprintable() and " " not in key else repr(key)
+                raise self.fail(f"{prefix}{shown}", f"unknown key{hint}")
 
     def table(self, value: object, field: str) -> dict:
         if not isinstance(value, dict):

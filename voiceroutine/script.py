@@ -147,7 +147,7 @@ class _Timeline:
 def _side_cue(stretch: Stretch, rep: int, side_index: int) -> str | None:
     """What is said before a hold: which side, and which round when there are several."""
     side = _capitalised(stretch.side_names[side_index]) + "." if stretch.sides == "both" else ""
-    if rep > 0 and side_index == 0:
+    if stretch.reps > 1 and side_index == 0:
         return f"Round {number_words(rep + 1)}. {side}".strip()
     if side_index > 0:
         return f"Switch sides. {side}"
