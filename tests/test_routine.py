@@ -469,10 +469,7 @@ def test_file_too_large_is_reported(tmp_path):
 
 
 def test_overlong_bare_name_is_reported_as_a_routine_error(tmp_path, monkeypatch):
-    # LIBRARY BUG: read_routine_text() calls Path.exists() outside its try block, so a
-    # name longer than the OS allows (ENAMETOOLONG) escapes as a bare OSError instead
-    # of a RoutineError; `voiceroutine build <300 x "a">` ends in a traceback.
-    # This test asserts the intended behaviour and fails until that is fixed.
+    # A name longer than any file name may be (ENAMETOOLONG) is an unknown routine too.
     monkeypatch.chdir(tmp_path)
     name = "a" * 300
     error = load_error(name)

@@ -105,15 +105,15 @@ def read_routine_text(ref: str | Path) -> tuple[str, str, str]:
         data = path.read_bytes()
     except RoutineError:
         raise
-    except (FileNotFoundError, ValueError) as e:  # ValueError: a NUL in the path
+    except (FileNotFoundError, ValueError, OSError) as e:
+        # ValueError: a NUL in the path; ENAMETOOLONG: a name no file can have.
+        missing = isinstance(e, (FileNotFoundError, ValueError)) or e.errno == errno.ENAMETOOLONG
+        if not missing:
+            raise RoutineError(f"cannot read the file ({e.strerror})", source=source) from None
         if looks_like_path:
             raise RoutineError("file not found", source=source) from None
         known = ", ".join(builtin_ids())
-        raise RoutineError(f"no built-in routine or file of that name (built-in: {known})", source=source) from e
-    except OSError as e:
-        if not looks_like_path and e.errno == errno.ENAMETOOLONG:
-            raise RoutineError("no built-in routine or file of that name", source=source[:80]) from None
-        raise RoutineError(f"cannot read the file ({e.strerror})", source=source) from None
+        raise RoutineError(f"no built-in routine or file of that name (built-in: {known})", source=source) from None
     if b"\0" in data:
         raise RoutineError("binary file; expected a TOML routine file", source=source)
     try:
