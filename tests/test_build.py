@@ -286,3 +286,16 @@ def test_a_wheel_install_builds_a_routine(tmp_path):
     location = subprocess.run([str(python), "-c", "import voiceroutine; print(voiceroutine.__file__)"], cwd=work, capture_output=True, text=True).stdout
     assert location.startswith(str(venv))
     assert read_manifest(work / "out" / "bed-back.mp3")["routine"]["id"] == "bed-back"
+
+
+def test_missing_espeak_says_how_to_install_it(monkeypatch):
+    import pyttsx3
+
+    from voiceroutine.engines.pyttsx3_engine import Pyttsx3Engine
+
+    def no_library(*args, **kwargs):
+        raise RuntimeError("This means you probably do not have eSpeak or eSpeak-ng installed!")
+
+    monkeypatch.setattr(pyttsx3, "init", no_library)
+    with pytest.raises(SynthesisError, match=r"sudo apt-get install espeak-ng"):
+        Pyttsx3Engine().synthesize("Hello.", "gmw/en-us", 140)
