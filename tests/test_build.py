@@ -103,8 +103,12 @@ def test_holds_are_exact_and_silent_between_the_chimes(built):
         start, end = chimes[(hold["start_ms"], "start")], chimes[(hold["end_ms"], "end")]
         heard_start, heard_end = onset_ms(samples, start["start_ms"]), onset_ms(samples, end["start_ms"])
         assert abs((heard_end - heard_start) - (hold["end_ms"] - hold["start_ms"])) <= 5
-        # Nothing speaks inside the hold: only the start chime's fading tail.
-        assert peak(samples, start["end_ms"] + 5, hold["end_ms"] - 5) < 200
+        # Inside the hold only its cues sound: elsewhere it is silent.
+        cues = sorted((e["start_ms"], e["end_ms"]) for e in events if e.get("cue") and hold["start_ms"] < e["start_ms"] < hold["end_ms"])
+        quiet_from = start["end_ms"] + 5
+        for cue_start, cue_end in [*cues, (hold["end_ms"], None)]:
+            assert peak(samples, quiet_from, cue_start - 5) < 200
+            quiet_from = (cue_end or 0) + 45
 
 
 def test_start_and_end_chimes_sound_different(built):
@@ -180,7 +184,7 @@ def test_a_corrupt_cache_entry_is_made_again(tmp_path, monkeypatch, short_routin
     monkeypatch.setenv("VOICEROUTINE_CACHE", str(tmp_path / "cache"))
     first = build(short_routine, Settings(), tmp_path / "a.mp3", engine=engine)
     entries = sorted((tmp_path / "cache").rglob("*.clip"))
-    assert len(entries) == len(first.script.phrases)
+    assert len(entries) == len(first.script.possible_phrases)
     entries[0].write_bytes(entries[0].read_bytes()[:-100])  # truncated
     entries[1].write_bytes(b"not a clip at all")
     again = build(short_routine, Settings(), tmp_path / "b.mp3", engine=engine)
@@ -234,7 +238,7 @@ def test_failed_builds_leave_the_previous_files_intact(tmp_path, monkeypatch, sh
         build(short_routine, Settings(), out, engine=_FailingEngine(engine))
     assert _snapshot(out.parent) == before
 
-    monkeypatch.setattr(export, "ffmpeg_command", lambda *a: ["ffmpeg", "-v", "error", "-i", "pipe:0", "-f", "nosuchformat", str(a[-1])])
+    monkeypatch.setattr(export, "ffmpeg_command", lambda *a: ["ffmpeg", "-v", "error", "-i", "pipe:0", "-f", "nosuchformat", str(a[4])])
     with pytest.raises(EncoderError, match="ffmpeg could not write"):
         build(short_routine, Settings(), out, engine=engine)
     assert _snapshot(out.parent) == before

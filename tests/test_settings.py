@@ -8,14 +8,8 @@ import pytest
 
 from voiceroutine.errors import RoutineError
 from voiceroutine.routine import Routine, load_routine
-from voiceroutine.settings import (
-    Overrides,
-    Settings,
-    apply_overrides,
-    check_settings,
-    parse_hold_for,
-    parse_overrides,
-)
+from voiceroutine.overrides import Overrides, apply_overrides, parse_hold_for, parse_overrides
+from voiceroutine.settings import PACES, Settings, check_setting, resolve_settings
 
 BED_BACK_IDS = ["hamstring", "piriformis", "hip-flexor", "butterfly", "prone-quad"]
 
@@ -217,46 +211,92 @@ def test_apply_overrides_leaves_the_routine_unchanged(routine):
         routine.stretches = ()  # type: ignore[misc]
 
 
-# --- check_settings ------------------------------------------------------------
-
-
-def test_default_settings_are_valid():
-    settings = Settings()
-    assert check_settings(settings) is settings
+# --- check_setting and resolve_settings ---------------------------------------------
 
 
 @pytest.mark.parametrize(
-    "changes",
+    ("name", "value", "expected"),
     [
-        {"rate": 60},
-        {"rate": 400},
-        {"format": "wav"},
-        {"bitrate_kbps": 32},
-        {"bitrate_kbps": 192},
+        ("rate", 60, ("rate", 60)),
+        ("rate", 400, ("rate", 400)),
+        ("format", "wav", ("format", "wav")),
+        ("bitrate", "32", ("bitrate_kbps", 32)),
+        ("bitrate", 192, ("bitrate_kbps", 192)),
+        ("pace", "brisk", ("pace", "brisk")),
+        ("guidance", "full", ("guidance", "full")),
+        ("time_left", "10s, 30s", ("time_left_ms", (30_000, 10_000))),
+        ("time_left", ["1m", "10s", "10s"], ("time_left_ms", (60_000, 10_000))),
+        ("length", "10m", ("length_ms", 600_000)),
+        ("fade", "0", ("fade_ms", 0)),
+        ("chimes", "none", ("chimes", "none")),
+        ("voice", "  en-gb ", ("voice", "en-gb")),
     ],
 )
-def test_check_settings_accepts_limits(changes):
-    settings = dataclasses.replace(Settings(), **changes)
-    assert check_settings(settings) == settings
+def test_check_setting_accepts(name, value, expected):
+    assert check_setting(name, value) == expected
 
 
 @pytest.mark.parametrize(
-    ("changes", "option", "fragment"),
+    ("name", "value", "fragment"),
     [
-        ({"rate": 10}, "--rate", "10 is out of range (60 to 400"),
-        ({"rate": 1000}, "--rate", "1000 is out of range"),
-        ({"rate": 59}, "--rate", "out of range"),
-        ({"format": "ogg"}, "--format", "expected one of mp3, wav, got 'ogg'"),
-        ({"bitrate_kbps": 65}, "--bitrate", "got 65"),
+        ("rate", 10, "10 is out of range (60 to 400)"),
+        ("rate", "fast", "expected a whole number from 60 to 400"),
+        ("format", "ogg", 'expected one of "mp3", "wav", got the text \'ogg\''),
+        ("bitrate", 65, 'expected one of "32", "48", "64"'),
+        ("pace", "slow", 'expected one of "calm", "normal", "brisk"'),
+        ("guidance", "max", 'expected one of "minimal", "standard", "full"'),
+        ("time_left", "0.5s", "0.5s is out of range (1s to 10m)"),
+        ("time_left", 10, 'expected durations like ["30s", "10s"]'),
+        ("length", "30s", "30s is out of range (1m to 6h)"),
+        ("fade", "1m", "1m is out of range (0s to 30s)"),
+        ("engine", "espeak", 'expected one of "pyttsx3"'),
+        ("start_chime", "no-such.wav", "no-such.wav: file not found"),
     ],
 )
-def test_check_settings_rejects(changes, option, fragment):
-    error = option_error(option, check_settings, dataclasses.replace(Settings(), **changes))
-    assert fragment in str(error)
+def test_check_setting_rejects(name, value, fragment):
+    with pytest.raises(ValueError) as info:
+        check_setting(name, value)
+    assert fragment in str(info.value)
+
+
+def test_a_chime_must_be_a_short_pcm_wav(tmp_path):
+    import wave
+
+    text_file = tmp_path / "chime.wav"
+    text_file.write_text("not audio")
+    with pytest.raises(ValueError, match="not a PCM WAV file"):
+        check_setting("end_chime", str(text_file))
+    long_file = tmp_path / "long.wav"
+    with wave.open(str(long_file), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(8000)
+        w.writeframes(b"\0\0" * 8000 * 4)
+    with pytest.raises(ValueError, match="lasts 4000 ms; a chime must last 50 ms to 3 s"):
+        check_setting("start_chime", str(long_file))
+
+
+def test_no_layers_give_the_defaults():
+    assert resolve_settings() == Settings()
+    assert Settings().rate == PACES["calm"].rate and Settings().pacing == PACES["calm"].pacing
+
+
+def test_pace_sets_rate_and_pauses_together():
+    brisk = resolve_settings({"pace": "brisk"})
+    assert (brisk.rate, brisk.pacing) == (PACES["brisk"].rate, PACES["brisk"].pacing)
+    assert brisk.pacing.step_pause_ms < Settings().pacing.step_pause_ms
+
+
+def test_a_rate_in_any_layer_wins_over_the_pace():
+    assert resolve_settings({"rate": 111}, {"pace": "brisk"}).rate == 111
+    assert resolve_settings({"pace": "brisk"}, {"rate": 111}).pacing == PACES["brisk"].pacing
+
+
+def test_later_layers_win_and_none_means_not_given():
+    merged = resolve_settings({"guidance": "full", "fade_ms": 2000}, {"guidance": "minimal", "fade_ms": None})
+    assert (merged.guidance, merged.fade_ms) == ("minimal", 2000)
 
 
 def test_settings_to_dict_includes_pacing():
     data = Settings().to_dict()
-    assert data["rate"] == 140
+    assert data["rate"] == PACES["calm"].rate
     assert data["format"] == "mp3"
     assert data["pacing"]["tail_ms"] == 2_000

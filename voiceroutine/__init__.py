@@ -15,7 +15,8 @@ from .pipeline import BuildResult, build, plan
 from .errors import EncoderError, RoutineError, SynthesisError, VoiceRoutineError
 from .routine import Routine, Stretch, load_routine
 from .script import Script, build_script
-from .settings import Overrides, Settings, apply_overrides
+from .overrides import Overrides, apply_overrides
+from .settings import Settings, resolve_settings
 
 __all__ = [
     "BuildResult",
@@ -34,4 +35,5 @@ __all__ = [
     "build_script",
     "load_routine",
     "plan",
+    "resolve_settings",
 ]

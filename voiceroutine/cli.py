@@ -12,6 +12,7 @@ import json
 import logging
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -21,7 +22,11 @@ from .durations import format_clock, format_duration
 from .errors import RoutineError, VoiceRoutineError
 from .routine import Routine, builtin_ids, load_routine, read_routine_text
 from .script import Chime, Hold, Pause, Script, Speech
-from .settings import BITRATES_KBPS, FORMATS, SIDES, Settings, apply_overrides, parse_overrides
+from .engines import ENGINES
+from .overrides import apply_overrides, parse_overrides
+from .routine import SIDES
+from .settings import BITRATES_KBPS, FORMATS, GUIDANCE_LEVELS, PACES, Settings, check_setting, resolve_settings
+from .sounds import CHIME_SETS
 
 DEFAULT_ROUTINE = "bed-back"
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -93,18 +98,32 @@ def _count(n: int, noun: str) -> str:
 
 
 def routine_options(func):
-    """The options that change what is in a routine, shared by build and plan."""
+    """The options that shape a routine's timeline, shared by build and plan."""
     options = [
         click.argument("routine", default=DEFAULT_ROUTINE, metavar="[ROUTINE]"),
         click.option("--hold", metavar="DUR", help='Hold every stretch this long, e.g. "20s" or "1m".'),
         click.option("--hold-for", multiple=True, metavar="ID=DUR", help="Hold one stretch this long (repeatable)."),
+        click.option("--length", metavar="DUR", help='Scale the holds so the whole routine lasts this long, e.g. "10m".'),
         click.option("--sides", type=click.Choice(SIDES), help='"both": left then right; "none": one hold.'),
         click.option("--rest", metavar="DUR", help="Pause between stretches."),
         click.option("--reps", type=int, help="Holds per side."),
         click.option("--only", metavar="ID,...", help="Only these stretches, in this order."),
         click.option("--skip", metavar="ID,...", help="Leave these stretches out."),
+        click.option(
+            "--guidance",
+            type=click.Choice(GUIDANCE_LEVELS),
+            help="Cues during holds: minimal (chimes only), standard (+ halfway, time left), "
+            "full (+ countdown, breathing, tips).  [default: standard]",
+        ),
+        click.option("--time-left", metavar="DUR,...", help='When to say how long is left, e.g. "30s,10s".  [default: 10s]'),
+        click.option("--pace", type=click.Choice(tuple(PACES)), help="Speech rate and pauses together.  [default: calm]"),
+        click.option("--rate", type=int, help="Speech rate in words a minute (overrides --pace)."),
         click.option("--voice", help="Voice id or name (see `voiceroutine voices`)."),
-        click.option("--rate", type=int, default=Settings.rate, show_default=True, help="Speech rate, words a minute."),
+        click.option("--engine", type=click.Choice(tuple(ENGINES)), help="Speech engine.  [default: pyttsx3]"),
+        click.option("--chimes", type=click.Choice(CHIME_SETS), help="Chime sounds, or none (a spoken \"Begin.\").  [default: soft]"),
+        click.option("--start-chime", metavar="WAV", help="Your own sound to start each hold."),
+        click.option("--end-chime", metavar="WAV", help="Your own sound to end each hold."),
+        click.option("--fade", metavar="DUR", help="Fade the whole file in and out over this long."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -112,13 +131,24 @@ def routine_options(func):
 
 
 _OVERRIDE_OPTIONS = ("hold", "hold_for", "sides", "rest", "reps", "only", "skip")
+_SETTING_OPTIONS = (
+    "engine", "voice", "rate", "pace", "guidance", "time_left", "length",
+    "chimes", "start_chime", "end_chime", "fade", "format", "bitrate",
+)  # fmt: skip
 
 
-def _load(options: dict) -> tuple[Routine, dict]:
-    """The routine with the options' changes applied, and the voice settings asked for."""
+def _load(options: dict) -> tuple[Routine, Settings]:
+    """The routine with the options' changes applied, and the settings: file < options."""
     overrides = parse_overrides(**{name: options[name] for name in _OVERRIDE_OPTIONS})
     routine = apply_overrides(load_routine(options["routine"]), overrides)
-    return routine, {"voice": options["voice"], "rate": options["rate"]}
+    given = {}
+    for name in _SETTING_OPTIONS:
+        if options.get(name) is not None:
+            try:
+                field_name, given[field_name] = check_setting(name, options[name])
+            except ValueError as e:
+                raise RoutineError(str(e), source="--" + name.replace("_", "-")) from None
+    return routine, resolve_settings(routine.settings, given)
 
 
 @click.group(cls=Group, context_settings=CONTEXT)
@@ -140,11 +170,11 @@ def cli(verbose: bool) -> None:
 @cli.command()
 @routine_options
 @click.option("-o", "--output", metavar="PATH", help="Audio file or folder to write [default: out/<routine>.mp3].")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Audio format [default: from --output, else mp3].")
-@click.option("--bitrate", type=click.Choice([str(b) for b in BITRATES_KBPS]), default="64", show_default=True, help="MP3 bit rate, kbps.")
+@click.option("--format", type=click.Choice(FORMATS), help="Audio format [default: from --output, else mp3].")
+@click.option("--bitrate", type=click.Choice([str(b) for b in BITRATES_KBPS]), help="MP3 bit rate, kbps.  [default: 64]")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary; errors only.")
 @reports_errors
-def build(output, fmt, bitrate, quiet, **options) -> None:
+def build(output, quiet, **options) -> None:
     """Build ROUTINE (a built-in id or a .toml file; default bed-back) into an audio file.
 
     Writes the audio and, beside it, a manifest (.json) listing every event with
@@ -156,13 +186,14 @@ def build(output, fmt, bitrate, quiet, **options) -> None:
       voiceroutine build --hold 20s --hold-for piriformis=45s
       voiceroutine build my-routine.toml -o ~/Music/stretches.mp3
       voiceroutine build --only hamstring,butterfly --format wav
+      voiceroutine build --guidance full --pace normal --length 10m
     """
-    from .pipeline import build as build_routine
     from .export import resolve_output
+    from .pipeline import build as build_routine
 
-    routine, voice = _load(options)
-    path, fmt = resolve_output(output, fmt, routine.id)
-    settings = Settings(**voice, format=fmt, bitrate_kbps=int(bitrate))
+    routine, settings = _load(options)
+    path, fmt = resolve_output(output, options["format"], routine.id)
+    settings = replace(settings, format=fmt)
     bars = ProgressBars() if not quiet and sys.stderr.isatty() else None
     try:
         result = build_routine(routine, settings, path, progress=bars)
@@ -192,18 +223,20 @@ def plan(as_json, **options) -> None:
     Examples:
       voiceroutine plan
       voiceroutine plan my-routine.toml --hold 45s
+      voiceroutine plan --guidance full --hold 20s   # which cues fit, and why others don't
       voiceroutine plan --json | jq '.events[] | select(.kind == "hold")'
     """
     from .pipeline import plan as plan_routine
 
-    routine, voice = _load(options)
-    script = plan_routine(routine, Settings(**voice))
+    routine, settings = _load(options)
+    script = plan_routine(routine, settings)
     if as_json:
         data = {
             "routine": {"id": routine.id, "title": routine.title},
             "duration_ms": script.duration_ms,
             "events": [e.to_dict() for e in script.events],
             "chapters": [c.to_dict() for c in script.chapters],
+            "dropped_cues": [d.to_dict() for d in script.dropped],
         }
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
@@ -216,7 +249,7 @@ def _describe(event) -> str:
     where = ", ".join(part for part in (event.stretch, event.side) if part)
     if isinstance(event, Speech):
         text = event.text if len(event.text) <= 70 else event.text[:67] + "..."
-        return f"say    {text}"
+        return f"  cue  {text}  ({event.cue})" if event.cue else f"say    {text}"
     if isinstance(event, Chime):
         return f"chime  {event.sound} ({where})"
     return f"hold   {format_duration(event.end_ms - event.start_ms)} ({where})"
@@ -231,6 +264,11 @@ def _plan_table(script: Script) -> str:
         length = (event.end_ms - event.start_ms) / 1000
         lines.append(f"  {format_clock(event.start_ms):>9}  {length:6.1f}s  {_describe(event)}")
     lines.append(f"  {format_clock(script.duration_ms):>9}  end")
+    if script.dropped:
+        lines += ["", f"Cues left out ({len(script.dropped)}):"]
+        for cue in script.dropped:
+            where = ", ".join(part for part in (cue.stretch, cue.side) if part)
+            lines.append(f"  {format_clock(cue.at_ms):>9}  {cue.text!r} ({where}): {cue.reason}")
     return "\n".join(lines)
 
 
@@ -301,7 +339,7 @@ def validate(files) -> None:
             click.echo(f"Error: {e}", err=True)
             failed = True
             continue
-        length = format_clock(plan_routine(routine, Settings()).duration_ms)
+        length = format_clock(plan_routine(routine, resolve_settings(routine.settings)).duration_ms)
         click.echo(f"ok: {ref}: {routine.title} ({_count(len(routine.stretches), 'stretch')}, about {length})")
     if failed:
         sys.exit(2)

@@ -93,3 +93,14 @@ def number_words(n: int) -> str:
         return _TENS[tens] + (f"-{_ONES[ones]}" if ones else "")
     hundreds, rest = divmod(n, 100)
     return f"{_ONES[hundreds]} hundred" + (f" and {number_words(rest)}" if rest else "")
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{number_words(n)} {unit}{'' if n == 1 else 's'}"
+
+
+def spoken_duration(ms: int) -> str:
+    """A duration as said aloud, to the nearest second: 90000 -> "one minute and thirty seconds"."""
+    minutes, seconds = divmod(max(1, round(ms / 1000)), 60)
+    parts = [_count(value, unit) for value, unit in ((minutes, "minute"), (seconds, "second")) if value]
+    return " and ".join(parts)

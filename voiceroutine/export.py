@@ -79,10 +79,19 @@ def atomic_path(path: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def ffmpeg_command(fmt: str, rate: int, bitrate_kbps: int, tags: dict[str, str], out: Path) -> list[str]:
+def fade_filter(fade_ms: int, total_frames: int, rate: int) -> list[str]:
+    """ffmpeg arguments that fade the whole file in and out over ``fade_ms`` (none for 0)."""
+    if not fade_ms:
+        return []
+    fade = fade_ms / 1000
+    out_start = total_frames / rate - fade
+    return ["-af", f"afade=t=in:st=0:d={fade},afade=t=out:st={out_start:.3f}:d={fade}"]
+
+
+def ffmpeg_command(fmt: str, rate: int, bitrate_kbps: int, tags: dict[str, str], out: Path, filters: list[str]) -> list[str]:
     """The ffmpeg call that reads raw mono PCM on stdin and writes ``out``."""
     command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y"]
-    command += ["-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0"]
+    command += ["-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0", *filters]
     if fmt == "mp3":
         # Constant bit rate seeks exactly on phones; ID3v2.3 is read by more players than 2.4.
         # The LAME header ffmpeg writes lets decoders remove the encoder delay and padding.
@@ -103,6 +112,7 @@ def encode(
     bitrate_kbps: int,
     tags: dict[str, str],
     total_frames: int,
+    fade_ms: int = 0,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> None:
     """Stream PCM blocks through ffmpeg into ``dest``, atomically."""
@@ -110,7 +120,7 @@ def encode(
         raise EncoderError(FFMPEG_MISSING)
     with atomic_path(dest) as tmp, tempfile.TemporaryFile() as ffmpeg_log:
         process = subprocess.Popen(
-            ffmpeg_command(fmt, rate, bitrate_kbps, tags, tmp),
+            ffmpeg_command(fmt, rate, bitrate_kbps, tags, tmp, fade_filter(fade_ms, total_frames, rate)),
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=ffmpeg_log,
@@ -165,4 +175,5 @@ def make_manifest(routine: Routine, settings: Settings, script: Script, audio_pa
         "settings": settings.to_dict(),
         "events": [event.to_dict() for event in script.events],
         "chapters": [chapter.to_dict() for chapter in script.chapters],
+        "dropped_cues": [cue.to_dict() for cue in script.dropped],
     }

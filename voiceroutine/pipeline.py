@@ -11,10 +11,11 @@ from .engines import Engine, get_engine
 from .errors import EncoderError
 from .export import encode, make_manifest, manifest_path, write_json
 from .render import render, total_frames
+from .fit import fit_to_length
 from .routine import Routine
-from .script import Script, build_script, estimate_speech_ms
-from .settings import Settings, check_settings
-from .sounds import chime_lengths_ms, load_chimes
+from .script import Script, SpeechLength, build_script, estimate_speech_ms
+from .settings import Settings
+from .sounds import chime_lengths_ms, chime_sources, load_chimes
 from .synthesis import Progress, voice_phrases
 
 log = logging.getLogger(__name__)
@@ -24,15 +25,27 @@ log = logging.getLogger(__name__)
 class BuildResult:
     audio_path: Path
     manifest_path: Path
+    routine: Routine  # as built: holds fitted when a length was asked for
     script: Script
     settings: Settings  # as used: the voice resolved to the engine's own id
     synthesised: int
 
 
+def _lay_out(routine: Routine, settings: Settings, speech_ms: SpeechLength, chime_ms: dict[str, int]) -> tuple[Routine, Script]:
+    """The routine as it will be built (holds fitted to ``--length``) and its script."""
+    if settings.length_ms:
+        routine = fit_to_length(routine, settings, speech_ms, chime_ms)
+    return routine, build_script(routine, settings, speech_ms, chime_ms)
+
+
+def _chime_sources(settings: Settings) -> dict:
+    return chime_sources(settings.chimes, settings.start_chime, settings.end_chime)
+
+
 def plan(routine: Routine, settings: Settings) -> Script:
     """The timeline with estimated speech lengths: instant, and no engine is started."""
-    check_settings(settings)
-    return build_script(routine, settings, lambda text: estimate_speech_ms(text, settings.rate), chime_lengths_ms())
+    chime_ms = chime_lengths_ms(_chime_sources(settings))
+    return _lay_out(routine, settings, lambda text: estimate_speech_ms(text, settings.rate), chime_ms)[1]
 
 
 def build(
@@ -45,11 +58,10 @@ def build(
     progress: Progress | None = None,
 ) -> BuildResult:
     """Voice, render and encode ``routine`` into ``output``, with its manifest beside it."""
-    check_settings(settings)
     engine = engine or get_engine(settings.engine)
     settings = replace(settings, voice=engine.resolve_voice(settings.voice))
-    # Every phrase the routine can say is known before any is measured.
-    phrases = plan(routine, settings).phrases
+    # Every phrase the routine can say is known before any is measured, whatever the holds.
+    phrases = plan(routine, replace(settings, length_ms=None)).possible_phrases
     voiced = voice_phrases(
         engine,
         phrases,
@@ -59,9 +71,9 @@ def build(
         cache=cache or PhraseCache(),
         progress=progress,
     )
-    chimes = load_chimes(settings.sample_rate)
+    chimes = load_chimes(_chime_sources(settings), settings.sample_rate)
     chime_ms = {name: clip.duration_ms for name, clip in chimes.items()}
-    script = build_script(routine, settings, lambda text: voiced.clips[text].duration_ms, chime_ms)
+    routine, script = _lay_out(routine, settings, lambda text: voiced.clips[text].duration_ms, chime_ms)
     rate = settings.sample_rate
     tags = {"title": routine.title, "artist": "voiceroutine", "album": routine.title, "genre": "Fitness"}
     manifest = manifest_path(output)
@@ -73,6 +85,7 @@ def build(
             rate=rate,
             bitrate_kbps=settings.bitrate_kbps,
             tags=tags,
+            fade_ms=settings.fade_ms,
             total_frames=total_frames(script, rate),
             progress=progress,
         )
@@ -80,4 +93,4 @@ def build(
     except OSError as e:
         raise EncoderError(f"cannot write {output}: {e.strerror or e}; check the folder is writable and has free space") from e
     log.info("wrote %s and %s", output, manifest)
-    return BuildResult(output, manifest, script, settings, voiced.synthesised)
+    return BuildResult(output, manifest, routine, script, settings, voiced.synthesised)

@@ -10,13 +10,17 @@ import difflib
 import errno
 import re
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
-from .durations import format_duration, parse_duration
+from . import checks
+from .checks import describe, duration_in, whole_number_in
 from .errors import RoutineError
+from .settings import FILE_SETTINGS, check_setting
 
 SIDES = ("both", "none")
 SIDE_LABELS = ("left", "right")
@@ -28,6 +32,7 @@ GET_READY_RANGE_MS = (0, 120_000)
 REPS_RANGE = (1, 10)
 MAX_STRETCHES = 50
 MAX_STEPS = 20
+MAX_TIPS = 10
 MAX_FILE_BYTES = 1 << 20
 
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -43,8 +48,9 @@ STRETCH_DEFAULTS: dict[str, Any] = {
     "side_names": ["left side", "right side"],
 }
 _ROUTINE_KEYS = ("id", "title", "intro", "outro")
-_STRETCH_KEYS = ("id", "name", "why", "steps", *STRETCH_DEFAULTS)
-_TOP_KEYS = ("routine", "defaults", "stretch")
+_STRETCH_KEYS = ("id", "name", "why", "steps", "tips", *STRETCH_DEFAULTS)
+_TOP_KEYS = ("routine", "settings", "defaults", "stretch")
+_PATH_SETTINGS = ("start_chime", "end_chime")
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ class Stretch:
     get_ready_ms: int
     side_names: tuple[str, str]
     why: str | None = None
+    tips: tuple[str, ...] = ()  # said during holds, with full guidance
 
     @property
     def side_labels(self) -> tuple[str, ...]:
@@ -77,6 +84,8 @@ class Routine:
     intro: str | None = None
     outro: str | None = None
     source: str = ""
+    # The file's [settings], checked: Settings field -> value.
+    settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def builtin_ids() -> list[str]:
@@ -85,8 +94,16 @@ def builtin_ids() -> list[str]:
     return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
-def read_routine_text(ref: str | Path) -> tuple[str, str, str]:
-    """Find a routine by built-in id or path; return (toml text, source name, default id).
+@dataclass(frozen=True)
+class RoutineText:
+    text: str  # the TOML
+    source: str  # how messages name it: the path given, or "<id> (built-in)"
+    default_id: str  # the routine's id when the file sets none
+    folder: Path | None  # where relative paths in the file start; None for built-ins
+
+
+def read_routine_text(ref: str | Path) -> RoutineText:
+    """Find a routine by built-in id or path and read it.
 
     Raises:
         RoutineError: the file is missing, unreadable, binary, empty or too large.
@@ -95,7 +112,7 @@ def read_routine_text(ref: str | Path) -> tuple[str, str, str]:
     path = Path(ref)
     if source in builtin_ids() and not path.is_file():
         text = resources.files("voiceroutine.routines").joinpath(f"{ref}.toml").read_text("utf-8")
-        return text, f"{ref} (built-in)", source
+        return RoutineText(text, f"{ref} (built-in)", source, None)
     looks_like_path = "/" in source or source.endswith(".toml")
     try:
         if path.is_dir():
@@ -122,60 +139,30 @@ def read_routine_text(ref: str | Path) -> tuple[str, str, str]:
         raise RoutineError("not UTF-8 text; save the routine file as UTF-8", source=source) from None
     if not text.strip():
         raise RoutineError("file is empty; `voiceroutine init` writes a routine to start from", source=source)
-    return text, source, _slug(path.stem)
+    return RoutineText(text, source, _slug(path.stem), path.parent)
 
 
 def load_routine(ref: str | Path) -> Routine:
     """Load a built-in routine by id (e.g. "bed-back") or a routine file by path."""
-    text, source, default_id = read_routine_text(ref)
-    return parse_routine(text, source=source, default_id=default_id)
+    found = read_routine_text(ref)
+    return parse_routine(found.text, source=found.source, default_id=found.default_id, folder=found.folder)
 
 
-def parse_routine(text: str, *, source: str, default_id: str = "routine") -> Routine:
-    """Parse and validate routine TOML text; ``source`` names it in messages."""
+def parse_routine(text: str, *, source: str, default_id: str = "routine", folder: Path | None = None) -> Routine:
+    """Parse and validate routine TOML text; ``source`` names it in messages.
+
+    ``folder`` is where paths in the file are relative to (None: the current folder).
+    """
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise RoutineError(f"invalid TOML: {e}", source=source) from None
-    return _Reader(source).routine(data, default_id)
-
-
-def duration_in(value: object, bounds: tuple[int, int]) -> int:
-    """Parse a duration and check it lies within ``bounds`` (ms); ValueError says why not."""
-    ms = parse_duration(value)
-    low, high = bounds
-    if not low <= ms <= high:
-        raise ValueError(f"{format_duration(ms)} is out of range ({format_duration(low)} to {format_duration(high)})")
-    return ms
-
-
-def whole_number_in(value: object, bounds: tuple[int, int]) -> int:
-    """Check ``value`` is an int within ``bounds``; ValueError says why not."""
-    low, high = bounds
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"expected a whole number from {low} to {high}, got {_kind(value)}")
-    if not low <= value <= high:
-        raise ValueError(f"{value} is out of range ({low} to {high})")
-    return value
+    return _Reader(source).routine(data, default_id, folder)
 
 
 def _slug(name: str) -> str:
     slug = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")[:64]
     return slug or "routine"
-
-
-def _kind(value: object) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float)):
-        return f"the number {value}"
-    if isinstance(value, str):
-        return f"the text {value[:40]!r}"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a table"
-    return f"a {type(value).__name__}"
 
 
 class _Reader:
@@ -197,18 +184,14 @@ class _Reader:
 
     def table(self, value: object, field: str) -> dict:
         if not isinstance(value, dict):
-            raise self.fail(field, f"expected a table like [{field}], got {_kind(value)}")
+            raise self.fail(field, f"expected a table like [{field}], got {describe(value)}")
         return value
 
     def text(self, value: object, field: str, max_len: int) -> str:
-        if not isinstance(value, str):
-            raise self.fail(field, f"expected text in quotes, got {_kind(value)}")
-        text = " ".join(value.split())
-        if not text:
-            raise self.fail(field, "must not be empty")
-        if len(text) > max_len:
-            raise self.fail(field, f"too long ({len(text)} characters; at most {max_len})")
-        return text
+        try:
+            return checks.text(value, max_len)
+        except ValueError as e:
+            raise self.fail(field, str(e)) from None
 
     def optional_text(self, table: dict, key: str, field: str, max_len: int) -> str | None:
         return self.text(table[key], field, max_len) if key in table else None
@@ -217,7 +200,7 @@ class _Reader:
         if not isinstance(value, str) or not _ID.fullmatch(value):
             raise self.fail(
                 field,
-                f"expected an id of lower-case letters, digits, '-' or '_' (up to 64), got {_kind(value)}",
+                f"expected an id of lower-case letters, digits, '-' or '_' (up to 64), got {describe(value)}",
             )
         return value
 
@@ -235,7 +218,7 @@ class _Reader:
 
     def text_list(self, value: object, field: str, *, min_len: int, max_len: int, max_chars: int) -> tuple[str, ...]:
         if not isinstance(value, list):
-            raise self.fail(field, f"expected a list of texts like [\"...\", \"...\"], got {_kind(value)}")
+            raise self.fail(field, f"expected a list of texts like [\"...\", \"...\"], got {describe(value)}")
         if not min_len <= len(value) <= max_len:
             count = f"exactly {min_len}" if min_len == max_len else f"{min_len} to {max_len}"
             raise self.fail(field, f"expected {count} entries, got {len(value)}")
@@ -254,12 +237,25 @@ class _Reader:
         }
         return {key: checks[key](table[key], f"{prefix}{key}") for key in STRETCH_DEFAULTS if key in table}
 
+    def file_settings(self, value: object, folder: Path | None) -> Mapping[str, Any]:
+        table = self.table(value, "settings")
+        self.keys(table, FILE_SETTINGS, "settings.")
+        checked = {}
+        for name, raw in table.items():
+            if name in _PATH_SETTINGS and folder is not None and isinstance(raw, str):
+                raw = str(folder / Path(raw).expanduser())  # relative to the routine file
+            try:
+                field_name, checked[field_name] = check_setting(name, raw)
+            except ValueError as e:
+                raise self.fail(f"settings.{name}", str(e)) from None
+        return MappingProxyType(checked)
+
     def sides(self, value: object, field: str) -> str:
         if value not in SIDES:
-            raise self.fail(field, f"expected \"both\" or \"none\", got {_kind(value)}")
+            raise self.fail(field, f"expected \"both\" or \"none\", got {describe(value)}")
         return str(value)
 
-    def routine(self, data: dict, default_id: str) -> Routine:
+    def routine(self, data: dict, default_id: str, folder: Path | None) -> Routine:
         self.keys(data, _TOP_KEYS, "")
         if "routine" not in data:
             raise self.fail("routine", 'missing; start the file with a [routine] table that has a title')
@@ -294,6 +290,7 @@ class _Reader:
             intro=self.optional_text(head, "intro", "routine.intro", 2000),
             outro=self.optional_text(head, "outro", "routine.outro", 2000),
             source=self.source,
+            settings=self.file_settings(data["settings"], folder) if "settings" in data else MappingProxyType({}),
         )
 
     def stretch(self, table: dict, prefix: str, defaults: dict[str, Any]) -> Stretch:
@@ -306,6 +303,9 @@ class _Reader:
             id=self.ident(table["id"], f"{prefix}id"),
             name=self.text(table["name"], f"{prefix}name", 80),
             why=self.optional_text(table, "why", f"{prefix}why", 300),
+            tips=self.text_list(table["tips"], f"{prefix}tips", min_len=1, max_len=MAX_TIPS, max_chars=200)
+            if "tips" in table
+            else (),
             steps=self.text_list(table["steps"], f"{prefix}steps", min_len=1, max_len=MAX_STEPS, max_chars=300),
             hold_ms=values["hold"],
             sides=values["sides"],

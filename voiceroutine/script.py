@@ -1,8 +1,9 @@
 """The script builder: Routine + Settings -> Script, a list of timed events and no audio.
 
 Pure: given the same routine, settings and measured lengths of speech and chimes,
-it returns the same Script. Holds are laid out first and speech flows around
-them, so a hold lasts exactly its duration however long the speech is.
+it returns the same Script. Speech outside holds is laid end to end and each
+hold is a fixed span between two chime onsets; cues inside a hold are fitted
+around it (cues.py), so a hold lasts exactly its duration whatever is said.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import ClassVar
 
+from .cues import CHIME_MARGIN_MS, DroppedCue, hold_cues, place_cues
 from .durations import number_words
 from .routine import Routine, Stretch
 from .settings import Pacing, Settings
+
+BEGIN = "Begin."  # marks the start of a hold when there are no chimes
 
 SpeechLength = Callable[[str], int]
 """Milliseconds a phrase lasts when spoken: measured clips in a build, estimates in a plan."""
@@ -35,6 +39,7 @@ class Speech(Event):
     text: str
     stretch: str | None = None
     side: str | None = None
+    cue: str | None = None  # inside a hold: "halfway", "time-left", "countdown", "tip", "breathe"; or "begin"
 
 
 @dataclass(frozen=True)
@@ -76,11 +81,21 @@ class Script:
     events: tuple[Event, ...]
     chapters: tuple[Chapter, ...]
     duration_ms: int
+    dropped: tuple[DroppedCue, ...] = ()
 
     @property
     def phrases(self) -> tuple[str, ...]:
         """Each distinct text spoken, in order of first use."""
         return tuple(dict.fromkeys(e.text for e in self.events if isinstance(e, Speech)))
+
+    @property
+    def possible_phrases(self) -> tuple[str, ...]:
+        """Every text this routine may say, dropped cues included.
+
+        The set does not depend on hold lengths, so synthesising it once covers
+        any refit of the holds (``--length``).
+        """
+        return tuple(dict.fromkeys([*self.phrases, *(d.text for d in self.dropped)]))
 
     @property
     def holds(self) -> tuple[Hold, ...]:
@@ -107,11 +122,13 @@ def _capitalised(text: str) -> str:
 class _Timeline:
     """A cursor that lays events end to end; every time is absolute."""
 
-    def __init__(self, pacing: Pacing, speech_ms: SpeechLength, chime_ms: Mapping[str, int]):
-        self.pacing = pacing
+    def __init__(self, settings: Settings, speech_ms: SpeechLength, chime_ms: Mapping[str, int]):
+        self.settings = settings
+        self.pacing: Pacing = settings.pacing
         self.speech_ms = speech_ms
         self.chime_ms = chime_ms
         self.events: list[Event] = []
+        self.dropped: list[DroppedCue] = []
         self.now = 0
         self.gap_due = 0  # silence owed after the last phrase, unless a pause covers it
 
@@ -134,14 +151,28 @@ class _Timeline:
             self.events.append(Pause(self.now, self.now + length))
             self.now += length
 
-    def hold(self, ms: int, stretch: str, side: str | None) -> None:
+    def hold(self, stretch: Stretch, side: str | None) -> None:
+        """The hold: exactly ``stretch.hold_ms`` from the start marker's onset to the end marker's."""
         start = self.settle()
-        self.events.append(Chime(start, start + self.chime_ms["start"], "start", stretch, side))
-        self.events.append(Hold(start, start + ms, stretch, side))
-        end_chime = start + ms
-        self.events.append(Chime(end_chime, end_chime + self.chime_ms["end"], "end", stretch, side))
-        self.now = max(end_chime + self.chime_ms["end"], start + self.chime_ms["start"])
-        self.gap_due = self.pacing.after_chime_ms
+        end = start + stretch.hold_ms
+        hold = Hold(start, end, stretch.id, side)
+        if self.chime_ms:
+            self.events.append(Chime(start, start + self.chime_ms["start"], "start", stretch.id, side))
+            self.events.append(hold)
+            self.events.append(Chime(end, end + self.chime_ms["end"], "end", stretch.id, side))
+            marker_end = start + self.chime_ms["start"]
+            self.now = max(end + self.chime_ms["end"], marker_end)
+            self.gap_due = self.pacing.after_chime_ms
+        else:
+            # Without chimes a spoken word opens the hold and "Release." closes it, on the dot.
+            marker_end = start + self.speech_ms(BEGIN)
+            self.events.append(Speech(start, marker_end, BEGIN, stretch.id, side, "begin"))
+            self.events.append(hold)
+            self.now = max(end, marker_end)
+        window = (marker_end + CHIME_MARGIN_MS, end - CHIME_MARGIN_MS)
+        placed, dropped = place_cues(hold_cues(stretch, self.settings, start, end), self.speech_ms, window, (start, end))
+        self.events += [Speech(p.start_ms, p.end_ms, p.text, stretch.id, side, p.kind) for p in placed]
+        self.dropped += [DroppedCue(c.kind, c.text, c.at_ms, reason, stretch.id, side) for c, reason in dropped]
 
 
 def _side_cue(stretch: Stretch, rep: int, side_index: int) -> str | None:
@@ -169,7 +200,7 @@ def _stretch(timeline: _Timeline, stretch: Stretch, number: int, count: int) -> 
             if cue:
                 timeline.say(cue, stretch.id, side)
             timeline.pause(stretch.get_ready_ms if first else stretch.switch_ms)
-            timeline.hold(stretch.hold_ms, stretch.id, side)
+            timeline.hold(stretch, side)
             timeline.say("Release.", stretch.id, side)
             first = False
 
@@ -184,11 +215,12 @@ def build_script(
 
     Args:
         speech_ms: length of each phrase; the build passes measured clips, a plan estimates.
-        chime_ms: length of the "start" and "end" chimes.
+        chime_ms: length of the "start" and "end" chimes; empty when there are none.
     """
     pacing = settings.pacing
-    timeline = _Timeline(pacing, speech_ms, chime_ms)
-    timeline.now = pacing.lead_in_ms
+    timeline = _Timeline(settings, speech_ms, chime_ms)
+    # A fade must not swallow the first or last words.
+    timeline.now = max(pacing.lead_in_ms, settings.fade_ms)
     timeline.say(_sentence(routine.title))
     if routine.intro:
         timeline.say(routine.intro)
@@ -198,15 +230,23 @@ def build_script(
         starts.append((stretch.name, timeline.settle()))
         _stretch(timeline, stretch, number, count)
         if number < count:
-            timeline.pause(stretch.rest_ms)
+            _rest(timeline, stretch.rest_ms, routine.stretches[number])
     if routine.outro:
         starts.append(("Finish", timeline.settle()))
         timeline.say(routine.outro)
-    duration = timeline.now + pacing.tail_ms
+    duration = timeline.now + max(pacing.tail_ms, settings.fade_ms)
     chapters = tuple(
         Chapter(title, start, starts[i + 1][1] if i + 1 < len(starts) else duration)
         for i, (title, start) in enumerate(starts)
     )
-    # Chime and hold share an onset; the stable sort keeps the chime first.
+    # A hold and its start chime share an onset; the stable sort keeps the order they were made in.
     events = tuple(sorted(timeline.events, key=lambda e: e.start_ms))
-    return Script(routine.id, routine.title, events, chapters, duration)
+    dropped = tuple(sorted(timeline.dropped, key=lambda d: d.at_ms))
+    return Script(routine.id, routine.title, events, chapters, duration, dropped)
+
+
+def _rest(timeline: _Timeline, rest_ms: int, following: Stretch) -> None:
+    """The rest between stretches, opening with what comes next so the listener can get ready."""
+    rest_start = timeline.settle()
+    timeline.say(f"Next: {_sentence(following.name)}")
+    timeline.pause(rest_ms - (timeline.now - rest_start))

@@ -1,0 +1,73 @@
+"""Value checks shared by routine files and command-line options.
+
+Each returns the checked value or raises ValueError with a message that says
+what was expected; the caller adds where (a file and field, or an option).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .durations import format_duration, parse_duration
+
+
+def describe(value: object) -> str:
+    """A short phrase for what the user wrote, for "expected X, got Y" messages."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the text {value[:40]!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return f"a {type(value).__name__}"
+
+
+def duration_in(value: object, bounds: tuple[int, int]) -> int:
+    """A duration (see ``parse_duration``) within ``bounds``, in ms."""
+    ms = parse_duration(value)
+    low, high = bounds
+    if not low <= ms <= high:
+        raise ValueError(f"{format_duration(ms)} is out of range ({format_duration(low)} to {format_duration(high)})")
+    return ms
+
+
+def durations_in(value: object, bounds: tuple[int, int]) -> tuple[int, ...]:
+    """Durations as a list or comma-separated text ("30s,10s"), each within ``bounds``, longest first."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ValueError(f'expected durations like ["30s", "10s"], got {describe(value)}')
+    items = [item for item in items if not (isinstance(item, str) and not item.strip())]
+    return tuple(sorted({duration_in(item, bounds) for item in items}, reverse=True))
+
+
+def whole_number_in(value: object, bounds: tuple[int, int]) -> int:
+    low, high = bounds
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected a whole number from {low} to {high}, got {describe(value)}")
+    if not low <= value <= high:
+        raise ValueError(f"{value} is out of range ({low} to {high})")
+    return value
+
+
+def one_of(value: object, choices: Sequence[str]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        quoted = ", ".join(f'"{c}"' for c in choices)
+        raise ValueError(f"expected one of {quoted}, got {describe(value)}")
+    return value
+
+
+def text(value: object, max_len: int) -> str:
+    """Text with its white space folded to single spaces, non-empty and at most ``max_len`` long."""
+    if not isinstance(value, str):
+        raise ValueError(f"expected text in quotes, got {describe(value)}")
+    folded = " ".join(value.split())
+    if not folded:
+        raise ValueError("must not be empty")
+    if len(folded) > max_len:
+        raise ValueError(f"too long ({len(folded)} characters; at most {max_len})")
+    return folded
+
