@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from voiceroutine import load_routine
 from voiceroutine.clips import Clip
-from voiceroutine.engines import Voice
+from voiceroutine.engines import Voice, get_engine
 
 RATE = 44_100
 
@@ -51,6 +52,47 @@ class ToneEngine:
 @pytest.fixture
 def tone_engine() -> ToneEngine:
     return ToneEngine()
+
+
+SHORT_ROUTINE = """
+[routine]
+id = "short"
+title = "Short test routine"
+intro = "Lie on your back."
+outro = "All done."
+
+[defaults]
+hold = "3s"
+rest = "2s"
+switch = "2s"
+get_ready = "1s"
+
+[[stretch]]
+id = "knee-hug"
+name = "Knee hug"
+steps = ["Hug one knee to your chest."]
+side_names = ["left knee", "right knee"]
+
+[[stretch]]
+id = "butterfly"
+name = "Butterfly"
+steps = ["Soles together, knees open."]
+sides = "none"
+hold = "2.5s"
+"""
+
+
+@pytest.fixture(scope="session")
+def engine():
+    """The real default engine: pyttsx3 driving espeak-ng."""
+    return get_engine("pyttsx3")
+
+
+@pytest.fixture(scope="session")
+def short_routine(tmp_path_factory):
+    path = tmp_path_factory.mktemp("routine") / "short.toml"
+    path.write_text(SHORT_ROUTINE)
+    return load_routine(path)
 
 
 def decode(path: Path) -> array.array:

@@ -10,54 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from voiceroutine import Settings, build, load_routine, plan
+from voiceroutine import Settings, build, plan
 from voiceroutine.errors import EncoderError, RoutineError, SynthesisError
-from voiceroutine.engines import get_engine
 from voiceroutine import export
 
 from conftest import RATE, decode, onset_ms, peak, read_manifest
 
 pytestmark = pytest.mark.integration
-
-SHORT_ROUTINE = """
-[routine]
-id = "short"
-title = "Short test routine"
-intro = "Lie on your back."
-outro = "All done."
-
-[defaults]
-hold = "3s"
-rest = "2s"
-switch = "2s"
-get_ready = "1s"
-
-[[stretch]]
-id = "knee-hug"
-name = "Knee hug"
-steps = ["Hug one knee to your chest."]
-side_names = ["left knee", "right knee"]
-
-[[stretch]]
-id = "butterfly"
-name = "Butterfly"
-steps = ["Soles together, knees open."]
-sides = "none"
-hold = "2.5s"
-"""
-
-
-@pytest.fixture(scope="module")
-def engine():
-    return get_engine("pyttsx3")
-
-
-@pytest.fixture(scope="module")
-def short_routine(tmp_path_factory):
-    path = tmp_path_factory.mktemp("routine") / "short.toml"
-    path.write_text(SHORT_ROUTINE)
-    return load_routine(path)
-
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, short_routine, engine):

@@ -106,6 +106,15 @@ def test_output_folder_and_format_from_extension(run, tmp_path):
         (["-o", "routine.ogg"], "--output: the file name must end in .mp3 or .wav"),
         (["-o", "x.wav", "--format", "mp3"], "--output: 'x.wav' does not match --format mp3"),
         (["--no-such-option"], "No such option"),
+        (["--guidance", "chatty"], "Invalid value for '--guidance'"),
+        (["--pace", "slow"], "Invalid value for '--pace'"),
+        (["--chimes", "loud"], "Invalid value for '--chimes'"),
+        (["--time-left", "10s,0.1s"], "--time-left: 0.1s is out of range (1s to 10m)"),
+        (["--length", "ten minutes"], "--length: expected a duration like"),
+        (["--length", "2m"], "--length: 2m is out of reach: with holds of 1s to 10m this routine lasts"),
+        (["--fade", "45s"], "--fade: 45s is out of range (0s to 30s)"),
+        (["--start-chime", "bell.wav"], "--start-chime: bell.wav: file not found"),
+        (["--voice", ""], "--voice: must not be empty"),
         (["missing.toml"], "missing.toml: file not found"),
         (["nosuchroutine"], "nosuchroutine: no built-in routine or file of that name"),
     ],
@@ -175,3 +184,57 @@ def test_python_dash_m_runs_the_cli():
     result = subprocess.run([sys.executable, "-m", "voiceroutine", "--version"], capture_output=True, text=True)
     assert result.returncode == 0
     assert "0.1.0" in result.stdout
+
+
+def test_plan_shows_cues_inside_holds_and_explains_dropped_ones(run):
+    result = run("plan", "--guidance", "full", "--hold", "20s")
+    assert result.exit_code == 0, result.output
+    assert "  cue  Ten seconds left.  (time-left)" in result.output
+    assert "  cue  Three.  (countdown)" in result.output
+    assert "Cues left out (" in result.output
+    assert "'Halfway.' (hamstring, left): would overlap 'Ten seconds left.'" in result.output
+
+
+def test_plan_json_lists_dropped_cues(run):
+    data = json.loads(run("plan", "--json", "--only", "butterfly", "--hold", "5s", "--time-left", "30s").output)
+    assert data["dropped_cues"][0]["text"] == "Thirty seconds left."
+    assert data["dropped_cues"][0]["reason"] == "the hold is only 5s"
+
+
+def test_minimal_guidance_says_nothing_inside_holds(run):
+    data = json.loads(run("plan", "--json", "--guidance", "minimal").output)
+    assert not [e for e in data["events"] if e.get("cue")]
+    assert data["dropped_cues"] == []
+
+
+def test_length_fits_the_plan_to_the_target(run):
+    data = json.loads(run("plan", "--json", "--length", "12m").output)
+    assert abs(data["duration_ms"] - 720_000) <= 1000
+
+
+def test_pace_changes_speech_rate_and_pauses(run):
+    calm = json.loads(run("plan", "--json", "--pace", "calm").output)
+    brisk = json.loads(run("plan", "--json", "--pace", "brisk").output)
+    assert brisk["duration_ms"] < calm["duration_ms"]
+    assert [h["end_ms"] - h["start_ms"] for h in brisk["events"] if h["kind"] == "hold"] == [
+        h["end_ms"] - h["start_ms"] for h in calm["events"] if h["kind"] == "hold"
+    ]
+
+
+def test_routine_file_settings_apply_and_options_win(run, tmp_path):
+    (tmp_path / "mine.toml").write_text(
+        '[routine]\ntitle = "Mine"\n[settings]\nguidance = "minimal"\nchimes = "none"\n'
+        '[[stretch]]\nid = "a"\nname = "A"\nsteps = ["s"]\n'
+    )
+    from_file = json.loads(run("plan", "--json", "mine.toml").output)
+    assert "chime" not in {e["kind"] for e in from_file["events"]}
+    assert [e["text"] for e in from_file["events"] if e.get("cue")] == ["Begin.", "Begin."]
+    overridden = json.loads(run("plan", "--json", "mine.toml", "--chimes", "bright", "--guidance", "standard").output)
+    assert "chime" in {e["kind"] for e in overridden["events"]}
+    assert "Ten seconds left." in [e.get("text") for e in overridden["events"]]
+
+
+def test_bad_setting_in_a_routine_file_names_the_field(run, tmp_path):
+    (tmp_path / "mine.toml").write_text('[routine]\ntitle = "Mine"\n[settings]\npace = "sleepy"\n[[stretch]]\nid = "a"\nname = "A"\nsteps = ["s"]\n')
+    line = one_line_error(run("plan", "mine.toml"), 2)
+    assert line == 'Error: mine.toml: settings.pace: expected one of "calm", "normal", "brisk", got the text \'sleepy\''

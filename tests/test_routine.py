@@ -258,7 +258,7 @@ def test_builtin_file_loaded_by_path_matches_builtin_id(bed_back):
         ),
         pytest.param(
             {"extra": "[music]\nvolume = 5\n"},
-            "music", ("unknown key", "known keys: routine, defaults, stretch"), id="unknown-top-key",
+            "music", ("unknown key", "known keys: routine, settings, defaults, stretch"), id="unknown-top-key",
         ),
         pytest.param(
             {"stretches": ({"hold": "true"},)},

@@ -304,7 +304,7 @@ def init(args, force) -> None:
     if len(args) > 2:
         raise InputError("init takes a routine and a path, e.g. `voiceroutine init bed-back mine.toml`")
     ref, path = (DEFAULT_ROUTINE, args[0]) if len(args) == 1 else args
-    text, _, _ = read_routine_text(ref)
+    text = read_routine_text(ref).text
     target = Path(path)
     if target.exists() and not force:
         raise InputError(f"{path}: already exists; choose another name or add --force to replace it")
