@@ -53,6 +53,20 @@ def whole_number_in(value: object, bounds: tuple[int, int]) -> int:
     return value
 
 
+def number_in(value: object, bounds: tuple[float, float]) -> float:
+    """A number (or numeric text, as options arrive) within ``bounds``."""
+    low, high = bounds
+    try:
+        number = float(value) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else None
+    except ValueError:
+        number = None
+    if number is None or number != number:
+        raise ValueError(f"expected a number from {low:g} to {high:g}, got {describe(value)}")
+    if not low <= number <= high:
+        raise ValueError(f"{number:g} is out of range ({low:g} to {high:g})")
+    return number
+
+
 def one_of(value: object, choices: Sequence[str]) -> str:
     if not isinstance(value, str) or value not in choices:
         quoted = ", ".join(f'"{c}"' for c in choices)
@@ -71,3 +85,9 @@ def text(value: object, max_len: int) -> str:
         raise ValueError(f"too long ({len(folded)} characters; at most {max_len})")
     return folded
 
+
+
+def flag(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {describe(value)}")
+    return value

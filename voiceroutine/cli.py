@@ -25,7 +25,7 @@ from .script import Chime, Hold, Pause, Script, Speech
 from .engines import ENGINES
 from .overrides import apply_overrides, parse_overrides
 from .routine import SIDES
-from .settings import BITRATES_KBPS, FORMATS, GUIDANCE_LEVELS, PACES, Settings, check_setting, resolve_settings
+from .settings import AMBIENCE, BITRATES_KBPS, FORMATS, GUIDANCE_LEVELS, PACES, Settings, check_setting, resolve_settings
 from .sounds import CHIME_SETS
 
 DEFAULT_ROUTINE = "bed-back"
@@ -134,6 +134,7 @@ _OVERRIDE_OPTIONS = ("hold", "hold_for", "sides", "rest", "reps", "only", "skip"
 _SETTING_OPTIONS = (
     "engine", "voice", "rate", "pace", "guidance", "time_left", "length",
     "chimes", "start_chime", "end_chime", "fade", "format", "bitrate",
+    "loudness", "ambient", "cover", "split", "sidecars",
 )  # fmt: skip
 
 
@@ -170,8 +171,13 @@ def cli(verbose: bool) -> None:
 @cli.command()
 @routine_options
 @click.option("-o", "--output", metavar="PATH", help="Audio file or folder to write [default: out/<routine>.mp3].")
-@click.option("--format", type=click.Choice(FORMATS), help="Audio format [default: from --output, else mp3].")
+@click.option("--format", type=click.Choice(FORMATS), help="Audio format: m4b for Apple Books and audiobook players, opus for small files.  [default: from --output, else mp3]")
 @click.option("--bitrate", type=click.Choice([str(b) for b in BITRATES_KBPS]), help="MP3 bit rate, kbps.  [default: 64]")
+@click.option("--loudness", metavar="LUFS", help="Loudness to normalise to.  [default: -16, as podcasts]")
+@click.option("--ambient", type=click.Choice(AMBIENCE), help="Soft brown noise under everything (stops players skipping silent holds).")
+@click.option("--cover", metavar="IMAGE", help="Cover art [default: made from the title].")
+@click.option("--split", is_flag=True, default=None, help="Also write one file per chapter and an .m3u8 playlist.")
+@click.option("--sidecars/--no-sidecars", default=None, help="Write .lrc and .vtt transcripts beside the audio.  [default: on]")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary; errors only.")
 @reports_errors
 def build(output, quiet, **options) -> None:
@@ -187,6 +193,7 @@ def build(output, quiet, **options) -> None:
       voiceroutine build my-routine.toml -o ~/Music/stretches.mp3
       voiceroutine build --only hamstring,butterfly --format wav
       voiceroutine build --guidance full --pace normal --length 10m
+      voiceroutine build --format m4b --split --ambient noise
     """
     from .export import resolve_output
     from .pipeline import build as build_routine
@@ -343,6 +350,34 @@ def validate(files) -> None:
         click.echo(f"ok: {ref}: {routine.title} ({_count(len(routine.stretches), 'stretch')}, about {length})")
     if failed:
         sys.exit(2)
+
+
+@cli.command(name="export")
+@click.argument("source", metavar="OUT_FILE_OR_ROUTINE")
+@click.option("--to", "destination", required=True, metavar="DIR", help="Folder to copy into (made if missing).")
+@click.option("-f", "--force", is_flag=True, help="Replace files there that differ.")
+@reports_errors
+def export_command(source, destination, force) -> None:
+    """Copy a built routine to a phone or a synced folder.
+
+    Copies the audio, its transcripts, and the split tracks and playlist when
+    the build made them. Files already there with the same content are left
+    alone; different ones are only replaced with --force.
+
+    \b
+    Examples:
+      voiceroutine export bed-back --to /media/$USER/PHONE/Music
+      voiceroutine export out/bed-back.m4b --to ~/Sync/Audiobooks
+    """
+    from .transfer import export
+
+    try:
+        result = export(source, Path(destination).expanduser(), force=force)
+    except OSError as e:
+        raise click.ClickException(f"cannot copy to {destination}: {e.strerror or e}; is it mounted and writable?") from None
+    for path in result.copied:
+        click.echo(f"copied {path}")
+    click.echo(f"{_count(len(result.copied), 'file')} copied to {destination}, {len(result.unchanged)} already there")
 
 
 @cli.command()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import subprocess
 from dataclasses import dataclass
+
+from .errors import EncoderError
 
 SAMPLE_WIDTH = 2  # bytes: signed 16-bit little-endian throughout
 
@@ -37,10 +40,25 @@ def clip_from_wav(data: bytes) -> Clip:
 
 
 def resample(clip: Clip, rate: int) -> Clip:
-    """The clip at ``rate``; pydub converts, so each clip is resampled exactly once."""
+    """The clip at ``rate``, resampled once with ffmpeg's band-limited resampler.
+
+    (pydub's linear interpolation leaves mirror images of the voice above the
+    engine's band, heard as a hiss.) Clips are cached after this, so it runs
+    once per phrase.
+    """
     if clip.rate == rate:
         return clip
-    return Clip(_segment(clip).set_frame_rate(rate).raw_data, rate)
+    command = [
+        "ffmpeg", "-v", "error", "-f", "s16le", "-ar", str(clip.rate), "-ac", "1", "-i", "pipe:0",
+        "-af", f"aresample={rate}:filter_size=64:cutoff=0.95", "-f", "s16le", "-",
+    ]  # fmt: skip
+    try:
+        result = subprocess.run(command, input=clip.samples, capture_output=True, check=True)
+    except FileNotFoundError:
+        raise EncoderError("ffmpeg was not found: install it with `sudo apt-get install ffmpeg`") from None
+    except subprocess.CalledProcessError as e:
+        raise EncoderError(f"ffmpeg could not resample audio: {e.stderr.decode(errors='replace').strip()}") from None
+    return Clip(result.stdout, rate)
 
 
 def trim_silence(clip: Clip, *, threshold_dbfs: float = -50.0, lead_ms: int = 10, tail_ms: int = 40) -> Clip:

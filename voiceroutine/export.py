@@ -1,8 +1,8 @@
-"""Export: encode PCM with ffmpeg and write the manifest, each atomically.
+"""Export: encode PCM with ffmpeg into each format, and write the manifest and playlists.
 
-Every file is written under a temporary name in its own folder and renamed into
-place, so a failed or interrupted build never leaves half a file and never
-damages the previous one.
+Audio is streamed into ffmpeg as it is rendered. One filter graph does the
+whole-file work: the optional ambient bed, fades, and the loudness gain with its
+peak limiter. Every file is written atomically (files.py).
 """
 
 from __future__ import annotations
@@ -10,19 +10,23 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import EncoderError, RoutineError
+from .files import atomic_path
 from .routine import Routine
-from .script import Script
+from .script import Chapter, Script
 from .settings import FORMATS, Settings
 
 MANIFEST_FORMAT = "voiceroutine-manifest/1"
 DEFAULT_OUT_DIR = Path("out")
+AMBIENT_AMPLITUDE = 0.02  # brown noise far under the voice: about 35 LU quieter
 
 FFMPEG_MISSING = (
     "ffmpeg was not found: install it with `sudo apt-get install ffmpeg` "
@@ -30,13 +34,9 @@ FFMPEG_MISSING = (
 )
 
 
-def _file_mode() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-_FILE_MODE = _file_mode()
+def output_rate(fmt: str, rate: int) -> int:
+    """The decoded sample rate of a format: Opus always runs at 48 kHz."""
+    return 48_000 if fmt == "opus" else rate
 
 
 def resolve_output(output: str | None, fmt: str | None, routine_id: str) -> tuple[Path, str]:
@@ -54,7 +54,8 @@ def resolve_output(output: str | None, fmt: str | None, routine_id: str) -> tupl
     path = Path(output)
     suffix = path.suffix.lower().lstrip(".")
     if suffix not in FORMATS:
-        raise RoutineError(f"the file name must end in {' or '.join('.' + f for f in FORMATS)}, got {output!r}", source="--output")
+        endings = ", ".join("." + f for f in FORMATS)
+        raise RoutineError(f"the file name must end in one of {endings}, got {output!r}", source="--output")
     if fmt is not None and fmt != suffix:
         raise RoutineError(f"{output!r} does not match --format {fmt}", source="--output")
     return path, suffix
@@ -64,43 +65,68 @@ def manifest_path(audio_path: Path) -> Path:
     return audio_path.with_suffix(".json")
 
 
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary path beside ``path``, renamed onto it only if the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    os.chmod(tmp, _FILE_MODE)  # mkstemp makes files private; outputs are ordinary files
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+def tracks_folder(audio_path: Path) -> Path:
+    """Where ``--split`` puts one file per chapter and the playlist."""
+    return audio_path.with_name(f"{audio_path.stem}-tracks")
 
 
-def fade_filter(fade_ms: int, total_frames: int, rate: int) -> list[str]:
-    """ffmpeg arguments that fade the whole file in and out over ``fade_ms`` (none for 0)."""
-    if not fade_ms:
-        return []
-    fade = fade_ms / 1000
-    out_start = total_frames / rate - fade
-    return ["-af", f"afade=t=in:st=0:d={fade},afade=t=out:st={out_start:.3f}:d={fade}"]
+@dataclass(frozen=True)
+class Mix:
+    """Whole-file processing, done by ffmpeg while it encodes."""
+
+    loudness: tuple[str, ...] = ()  # gain and limiter filters
+    ambient: bool = False
+    fade_in_ms: int = 0
+    fade_out_ms: int = 0
+
+    def graph(self, total_frames: int, rate: int) -> str:
+        seconds = total_frames / rate
+        chain = []
+        if self.fade_in_ms:
+            chain.append(f"afade=t=in:st=0:d={self.fade_in_ms / 1000}")
+        if self.fade_out_ms:
+            chain.append(f"afade=t=out:st={seconds - self.fade_out_ms / 1000:.3f}:d={self.fade_out_ms / 1000}")
+        chain += self.loudness
+        tail = ",".join(chain) or "anull"
+        if not self.ambient:
+            return f"[0:a]{tail}[out]"
+        noise = f"anoisesrc=c=brown:r={rate}:a={AMBIENT_AMPLITUDE}:seed=7:d={seconds:.6f},lowpass=f=500"
+        return f"{noise}[noise];[0:a][noise]amix=inputs=2:duration=first:normalize=0,{tail}[out]"
 
 
-def ffmpeg_command(fmt: str, rate: int, bitrate_kbps: int, tags: dict[str, str], out: Path, filters: list[str]) -> list[str]:
-    """The ffmpeg call that reads raw mono PCM on stdin and writes ``out``."""
-    command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y"]
-    command += ["-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0", *filters]
+def _codec(fmt: str, bitrate_kbps: int) -> list[str]:
     if fmt == "mp3":
-        # Constant bit rate seeks exactly on phones; ID3v2.3 is read by more players than 2.4.
-        # The LAME header ffmpeg writes lets decoders remove the encoder delay and padding.
-        command += ["-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-id3v2_version", "3"]
+        # Constant bit rate seeks exactly on phones. The LAME header ffmpeg writes lets
+        # decoders remove the encoder delay and padding. Tags are added afterwards (tags.py).
+        return ["-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-id3v2_version", "0", "-write_id3v1", "0", "-f", "mp3"]
+    if fmt == "m4b":
+        return ["-c:a", "aac", "-b:a", f"{bitrate_kbps}k", "-movflags", "+faststart", "-f", "ipod"]
+    if fmt == "opus":
+        # Opus sounds as good for speech at half the MP3 rate.
+        return ["-c:a", "libopus", "-b:a", f"{max(16, bitrate_kbps // 2)}k", "-ar", "48000", "-f", "ogg"]
+    return ["-c:a", "pcm_s16le", "-f", "wav"]
+
+
+def _escape(value: str) -> str:
+    return re.sub(r"([=;#\\\n])", r"\\\1", value)
+
+
+def ffmetadata(chapters: Iterable[Chapter], metadata: dict[str, str]) -> str:
+    """An FFMETADATA file: tags and chapters for ffmpeg to write (M4B chapters, WAV tags)."""
+    lines = [";FFMETADATA1", *(f"{key}={_escape(value)}" for key, value in metadata.items())]
+    for chapter in chapters:
+        lines += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={chapter.start_ms}", f"END={chapter.end_ms}", f"title={_escape(chapter.title)}"]
+    return "\n".join(lines) + "\n"
+
+
+def ffmpeg_command(fmt: str, rate: int, bitrate_kbps: int, graph: str, metadata_file: Path | None, out: Path) -> list[str]:
+    """The ffmpeg call that reads raw mono PCM on stdin and writes ``out``."""
+    command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0"]
+    if metadata_file:
+        command += ["-f", "ffmetadata", "-i", str(metadata_file), "-map_metadata", "1", "-map_chapters", "1"]
     else:
-        command += ["-c:a", "pcm_s16le"]
-    for key, value in tags.items():
-        command += ["-metadata", f"{key}={value}"]
-    return command + ["-f", fmt, str(out)]
+        command += ["-map_metadata", "-1"]
+    return command + ["-filter_complex", graph, "-map", "[out]", *_codec(fmt, bitrate_kbps), str(out)]
 
 
 def encode(
@@ -110,21 +136,27 @@ def encode(
     fmt: str,
     rate: int,
     bitrate_kbps: int,
-    tags: dict[str, str],
     total_frames: int,
-    fade_ms: int = 0,
+    mix: Mix = Mix(),
+    chapters: tuple[Chapter, ...] = (),
+    metadata: dict[str, str] | None = None,
+    finish: Callable[[Path], None] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> None:
-    """Stream PCM blocks through ffmpeg into ``dest``, atomically."""
+    """Stream PCM blocks through ffmpeg into ``dest``, atomically.
+
+    ``finish`` runs on the complete temporary file before it is renamed into
+    place (to add tags), so ``dest`` only ever holds a finished file.
+    """
     if shutil.which("ffmpeg") is None:
         raise EncoderError(FFMPEG_MISSING)
-    with atomic_path(dest) as tmp, tempfile.TemporaryFile() as ffmpeg_log:
-        process = subprocess.Popen(
-            ffmpeg_command(fmt, rate, bitrate_kbps, tags, tmp, fade_filter(fade_ms, total_frames, rate)),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=ffmpeg_log,
-        )
+    with atomic_path(dest) as tmp, tempfile.TemporaryDirectory() as work, tempfile.TemporaryFile() as ffmpeg_log:
+        metadata_file = None
+        if chapters and fmt == "m4b" or metadata and fmt == "wav":
+            metadata_file = Path(work) / "metadata.txt"
+            metadata_file.write_text(ffmetadata(chapters if fmt == "m4b" else (), metadata or {}), encoding="utf-8")
+        command = ffmpeg_command(fmt, rate, bitrate_kbps, mix.graph(total_frames, rate), metadata_file, tmp)
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=ffmpeg_log)
         done = 0
         try:
             for block in blocks:
@@ -146,6 +178,8 @@ def encode(
             detail = ffmpeg_log.read().decode(errors="replace").strip().splitlines()
             reason = detail[-1] if detail else f"exit status {returncode}"
             raise EncoderError(f"ffmpeg could not write {dest}: {reason}")
+        if finish:
+            finish(tmp)
 
 
 def write_json(path: Path, data: dict) -> None:
@@ -153,7 +187,21 @@ def write_json(path: Path, data: dict) -> None:
         tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def make_manifest(routine: Routine, settings: Settings, script: Script, audio_path: Path) -> dict:
+def track_name(number: int, chapter: Chapter, fmt: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", chapter.title.lower()).strip("-") or "part"
+    return f"{number:02d}-{slug}.{fmt}"
+
+
+def playlist(title: str, chapters: tuple[Chapter, ...], fmt: str) -> str:
+    """An extended M3U (UTF-8) listing the split tracks by relative path, with titles and lengths."""
+    lines = ["#EXTM3U", f"#PLAYLIST:{title}"]
+    for number, chapter in enumerate(chapters, 1):
+        seconds = round((chapter.end_ms - chapter.start_ms) / 1000)
+        lines += [f"#EXTINF:{seconds},{chapter.title}", track_name(number, chapter, fmt)]
+    return "\n".join(lines) + "\n"
+
+
+def make_manifest(routine: Routine, settings: Settings, script: Script, audio_path: Path, extra_files: dict) -> dict:
     """The project's own record of what is in the audio; times in ms from its first sample."""
     return {
         "format": MANIFEST_FORMAT,
@@ -168,10 +216,11 @@ def make_manifest(routine: Routine, settings: Settings, script: Script, audio_pa
         "audio": {
             "file": audio_path.name,
             "format": settings.format,
-            "sample_rate": settings.sample_rate,
+            "sample_rate": output_rate(settings.format, settings.sample_rate),
             "channels": 1,
             "duration_ms": script.duration_ms,
         },
+        "files": extra_files,
         "settings": settings.to_dict(),
         "events": [event.to_dict() for event in script.events],
         "chapters": [chapter.to_dict() for chapter in script.chapters],

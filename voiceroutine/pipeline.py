@@ -9,8 +9,7 @@ from pathlib import Path
 from .cache import PhraseCache
 from .engines import Engine, get_engine
 from .errors import EncoderError
-from .export import encode, make_manifest, manifest_path, write_json
-from .render import render, total_frames
+from .outputs import Rendered, write_outputs
 from .fit import fit_to_length
 from .routine import Routine
 from .script import Script, SpeechLength, build_script, estimate_speech_ms
@@ -74,22 +73,9 @@ def build(
     chimes = load_chimes(_chime_sources(settings), settings.sample_rate)
     chime_ms = {name: clip.duration_ms for name, clip in chimes.items()}
     routine, script = _lay_out(routine, settings, lambda text: voiced.clips[text].duration_ms, chime_ms)
-    rate = settings.sample_rate
-    tags = {"title": routine.title, "artist": "voiceroutine", "album": routine.title, "genre": "Fitness"}
-    manifest = manifest_path(output)
+    rendered = Rendered(routine, settings, script, voiced.clips, chimes)
     try:
-        encode(
-            render(script, voiced.clips, chimes, rate),
-            output,
-            fmt=settings.format,
-            rate=rate,
-            bitrate_kbps=settings.bitrate_kbps,
-            tags=tags,
-            fade_ms=settings.fade_ms,
-            total_frames=total_frames(script, rate),
-            progress=progress,
-        )
-        write_json(manifest, make_manifest(routine, settings, script, output))
+        manifest = write_outputs(rendered, output, progress)
     except OSError as e:
         raise EncoderError(f"cannot write {output}: {e.strerror or e}; check the folder is writable and has free space") from e
     log.info("wrote %s and %s", output, manifest)

@@ -52,17 +52,19 @@ def render(
     chimes: Mapping[str, Clip],
     rate: int,
     block_frames: int = BLOCK_FRAMES,
+    start_frame: int = 0,
+    end_frame: int | None = None,
 ) -> Iterator[bytes]:
-    """Yield the routine's audio as consecutive blocks of mono 16-bit PCM.
+    """Yield the routine's audio (or the frames [start_frame, end_frame)) as blocks of mono 16-bit PCM.
 
     Sounds that overlap are summed (with clipping), so the output is right even
     where a chime's tail meets the next sound.
     """
-    end = total_frames(script, rate)
+    end = total_frames(script, rate) if end_frame is None else end_frame
     placements = _placements(script, clips, chimes, rate)
     upcoming = 0
     active: list[tuple[int, bytes]] = []
-    for block_start in range(0, end, block_frames):
+    for block_start in range(start_frame, end, block_frames):
         block_end = min(block_start + block_frames, end)
         while upcoming < len(placements) and placements[upcoming][0] < block_end:
             active.append(placements[upcoming])

@@ -50,7 +50,7 @@ STRETCH_DEFAULTS: dict[str, Any] = {
 _ROUTINE_KEYS = ("id", "title", "intro", "outro")
 _STRETCH_KEYS = ("id", "name", "why", "steps", "tips", *STRETCH_DEFAULTS)
 _TOP_KEYS = ("routine", "settings", "defaults", "stretch")
-_PATH_SETTINGS = ("start_chime", "end_chime")
+_PATH_SETTINGS = ("start_chime", "end_chime", "cover")
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .checks import duration_in, durations_in, one_of, text, whole_number_in
+from .checks import duration_in, durations_in, flag, number_in, one_of, text, whole_number_in
 from .engines import ENGINES
+from .cover import check_cover_file
 from .sounds import CHIME_SETS, check_chime_file
 
-FORMATS = ("mp3", "wav")
+FORMATS = ("mp3", "m4b", "opus", "wav")
+AMBIENCE = ("none", "noise")
+LOUDNESS_RANGE = (-30.0, -10.0)
 RATE_RANGE = (60, 400)
 BITRATES_KBPS = (32, 48, 64, 96, 128, 160, 192)
 GUIDANCE_LEVELS = ("minimal", "standard", "full")
@@ -66,9 +69,14 @@ class Settings:
     end_chime: str | None = None
     fade_ms: int = 0  # fade the whole file in and out
     length_ms: int | None = None  # scale the holds so the routine lasts this long
+    loudness_lufs: float = -16.0  # integrated, as heard on headphones; spoken word on phones
+    ambient: str = "none"  # "noise": soft brown noise under everything
+    cover: str | None = None  # an image for the lock screen; None: made from the title
     format: str = "mp3"
     bitrate_kbps: int = 64
     sample_rate: int = 44_100
+    split: bool = False  # also one file per chapter, and a playlist
+    sidecars: bool = True  # .lrc and .vtt transcripts beside the audio
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -90,11 +98,16 @@ SETTINGS: dict[str, tuple[str, Check]] = {
     "end_chime": ("end_chime", check_chime_file),
     "fade": ("fade_ms", lambda v: duration_in(v, FADE_RANGE_MS)),
     "length": ("length_ms", lambda v: duration_in(v, LENGTH_RANGE_MS)),
+    "loudness": ("loudness_lufs", lambda v: number_in(v, LOUDNESS_RANGE)),
+    "ambient": ("ambient", lambda v: one_of(v, AMBIENCE)),
+    "cover": ("cover", check_cover_file),
     "format": ("format", lambda v: one_of(v, FORMATS)),
     "bitrate": ("bitrate_kbps", lambda v: int(one_of(str(v), tuple(map(str, BITRATES_KBPS))))),
+    "split": ("split", flag),
+    "sidecars": ("sidecars", flag),
 }
-# A routine file may carry these; the output format is chosen where the file is written.
-FILE_SETTINGS = tuple(name for name in SETTINGS if name not in ("format", "bitrate"))
+# A routine file may carry these; which files to write is chosen where they are written.
+FILE_SETTINGS = tuple(name for name in SETTINGS if name not in ("format", "bitrate", "split", "sidecars"))
 
 
 def check_setting(name: str, value: object) -> tuple[str, Any]:

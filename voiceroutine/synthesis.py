@@ -16,7 +16,7 @@ Progress = Callable[[str, int, int], None]
 """Called as (stage label, units done, units in all) while long work runs."""
 
 # Bump when the processing below changes, so old cache entries are not reused.
-PROCESSING = "trim-50dBFS-10ms-40ms"
+PROCESSING = "swr64-trim-50dBFS-10ms-40ms"
 
 
 @dataclass(frozen=True)

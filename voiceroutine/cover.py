@@ -1,0 +1,69 @@
+"""Cover art for the lock screen: a calm square image with the routine's title, or the user's picture."""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from pathlib import Path
+
+SIZE = 1400  # Apple asks for at least 1400 px square
+TOP, BOTTOM = (22, 34, 64), (84, 62, 110)  # night blue to dusk violet
+
+
+def make_cover(title: str, subtitle: str) -> bytes:
+    """A PNG cover: a soft gradient, a pale moon, and the title."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("RGB", (SIZE, SIZE))
+    draw = ImageDraw.Draw(image)
+    for y in range(SIZE):
+        t = y / (SIZE - 1)
+        draw.line([(0, y), (SIZE, y)], fill=tuple(round(a + (b - a) * t) for a, b in zip(TOP, BOTTOM)))
+    draw.ellipse((880, 170, 1180, 470), fill=(236, 226, 196))
+    draw.ellipse((800, 130, 1100, 430), fill=TOP)  # cuts the moon to a crescent
+    title_font = ImageFont.load_default(size=104)
+    lines = textwrap.wrap(title, width=20)[:5]
+    y = 700 - len(lines) * 62
+    for line in lines:
+        draw.text((SIZE // 2, y), line, font=title_font, fill=(250, 246, 236), anchor="ma")
+        y += 124
+    draw.text((SIZE // 2, y + 40), subtitle, font=ImageFont.load_default(size=52), fill=(205, 198, 226), anchor="ma")
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def check_cover_file(value: object) -> str:
+    """An image the user named for the cover: it must exist and be a picture Pillow can read."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("expected the path of an image file")
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise ValueError(f"{value}: file not found")
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as picture:
+            picture.verify()
+    except (OSError, UnidentifiedImageError):
+        raise ValueError(f"{value}: not an image (PNG or JPEG)") from None
+    return str(path)
+
+
+def load_cover(path: str) -> bytes:
+    """The user's image as a square PNG (centre-cropped, at least 1400 px)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(Path(path).expanduser()) as picture:
+            picture = picture.convert("RGB")
+    except (OSError, UnidentifiedImageError) as e:
+        raise ValueError(f"{path}: cannot read it as an image ({e})") from None
+    side = min(picture.size)
+    left, top = (picture.width - side) // 2, (picture.height - side) // 2
+    square = picture.crop((left, top, left + side, top + side))
+    if side < SIZE:
+        square = square.resize((SIZE, SIZE), Image.LANCZOS)
+    out = io.BytesIO()
+    square.save(out, format="PNG")
+    return out.getvalue()

@@ -1,0 +1,140 @@
+"""Everything a build writes, from one rendered script: the audio, its tags and cover,
+transcripts, per-chapter tracks with a playlist, and last the manifest.
+
+Each file is written atomically and the manifest goes last, so it only ever
+describes files that are complete.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from . import __version__
+from .clips import Clip
+from .cover import load_cover, make_cover
+from .durations import format_clock, format_duration
+from .export import Mix, encode, make_manifest, manifest_path, playlist, track_name, tracks_folder, write_json
+from .files import atomic_folder, write_text
+from .loudness import audible, loudness_filters
+from .render import ms_to_frames, render, total_frames
+from .routine import Routine
+from .script import Chapter, Script, Speech
+from .settings import Settings
+from .sidecars import lrc, vtt
+from .synthesis import Progress
+from .tags import TrackTags, ffmpeg_metadata, write_tags
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A routine ready to write: its script and every sound the script places."""
+
+    routine: Routine
+    settings: Settings
+    script: Script
+    clips: Mapping[str, Clip]
+    chimes: Mapping[str, Clip]
+
+    def blocks(self, start_ms: int = 0, end_ms: int | None = None):
+        rate = self.settings.sample_rate
+        end = None if end_ms is None else ms_to_frames(end_ms, rate)
+        return render(self.script, self.clips, self.chimes, rate, start_frame=ms_to_frames(start_ms, rate), end_frame=end)
+
+
+def _comment(routine: Routine, settings: Settings) -> str:
+    holds = ", ".join(f"{s.name} {format_duration(s.hold_ms)}" for s in routine.stretches)
+    return (
+        f"Made with voiceroutine {__version__}: {settings.engine} voice {settings.voice} at {settings.rate} "
+        f"words a minute, {settings.guidance} guidance, {settings.pace} pace. Holds: {holds}."
+    )
+
+
+def _words(script: Script, start_ms: int = 0, end_ms: int | None = None) -> list[tuple[str, int]]:
+    """What is said in [start_ms, end_ms), with times from ``start_ms``."""
+    end = script.duration_ms if end_ms is None else end_ms
+    return [(e.text, e.start_ms - start_ms) for e in script.events if isinstance(e, Speech) and start_ms <= e.start_ms < end]
+
+
+def write_outputs(rendered: Rendered, output: Path, progress: Progress | None = None) -> Path:
+    """Write every file of the build; return the manifest's path."""
+    routine, settings, script = rendered.routine, rendered.settings, rendered.script
+    fmt, rate = settings.format, settings.sample_rate
+    sounds = lambda: audible(script, rendered.clips, rendered.chimes, rate)  # noqa: E731
+    loudness = tuple(loudness_filters(sounds, rate, settings.loudness_lufs))
+    subtitle = f"{len(routine.stretches)} stretches · {format_clock(script.duration_ms)[:-2]}"
+    cover = load_cover(settings.cover) if settings.cover else make_cover(routine.title, subtitle)
+    base = TrackTags(
+        title=routine.title,
+        album=routine.title,
+        comment=_comment(routine, settings),
+        date=datetime.date.today().isoformat(),
+        cover_png=cover,
+    )
+    words = _words(script)
+    tags = replace(base, lyrics="\n".join(t for t, _ in words), synced_lyrics=tuple(words), chapters=script.chapters)
+    encode(
+        rendered.blocks(),
+        output,
+        fmt=fmt,
+        rate=rate,
+        bitrate_kbps=settings.bitrate_kbps,
+        total_frames=total_frames(script, rate),
+        mix=Mix(loudness, settings.ambient == "noise", settings.fade_ms, settings.fade_ms),
+        chapters=script.chapters,
+        metadata=ffmpeg_metadata(tags),
+        finish=lambda tmp: write_tags(tmp, fmt, tags),
+        progress=progress,
+    )
+    files: dict[str, object] = {}
+    if settings.sidecars:
+        for suffix, text in ((".lrc", lrc(script)), (".vtt", vtt(script))):
+            write_text(output.with_suffix(suffix), text)
+            files[suffix.lstrip(".")] = output.with_suffix(suffix).name
+    if settings.split:
+        files["tracks"] = _write_tracks(rendered, output, base, loudness, progress)
+    manifest = manifest_path(output)
+    write_json(manifest, make_manifest(routine, settings, script, output, files))
+    return manifest
+
+
+def _write_tracks(rendered: Rendered, output: Path, base: TrackTags, loudness: tuple[str, ...], progress: Progress | None) -> dict:
+    """One file per chapter and an .m3u8 playlist, in a folder that replaces the old one whole."""
+    settings, script = rendered.settings, rendered.script
+    fmt, rate = settings.format, settings.sample_rate
+    chapters: tuple[Chapter, ...] = script.chapters
+    folder = tracks_folder(output)
+    names = []
+    with atomic_folder(folder) as staging:
+        for number, chapter in enumerate(chapters, 1):
+            words = _words(script, chapter.start_ms, chapter.end_ms)
+            tags = replace(
+                base,
+                title=chapter.title,
+                track=(number, len(chapters)),
+                lyrics="\n".join(t for t, _ in words),
+                synced_lyrics=tuple(words),
+            )
+            name = track_name(number, chapter, fmt)
+            frames = ms_to_frames(chapter.end_ms, rate) - ms_to_frames(chapter.start_ms, rate)
+            fade_in = settings.fade_ms if number == 1 else 0
+            fade_out = settings.fade_ms if number == len(chapters) else 0
+            encode(
+                rendered.blocks(chapter.start_ms, chapter.end_ms),
+                staging / name,
+                fmt=fmt,
+                rate=rate,
+                bitrate_kbps=settings.bitrate_kbps,
+                total_frames=frames,
+                mix=Mix(loudness, settings.ambient == "noise", fade_in, fade_out),
+                metadata=ffmpeg_metadata(tags),
+                finish=lambda tmp, tags=tags: write_tags(tmp, fmt, tags),
+            )
+            names.append(name)
+            if progress:
+                progress("Splitting", number, len(chapters))
+        list_name = f"{output.stem}.m3u8"
+        write_text(staging / list_name, playlist(script.title, chapters, fmt))
+    return {"folder": folder.name, "playlist": list_name, "files": names}
