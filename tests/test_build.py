@@ -190,14 +190,14 @@ def test_failed_builds_leave_the_previous_files_intact(tmp_path, monkeypatch, sh
     out = tmp_path / "out" / "short.mp3"
     build(short_routine, Settings(), out, engine=engine)
     before = _snapshot(out.parent)
-    assert set(before) == {"short.mp3", "short.json"}
+    assert set(before) == {"short.mp3", "short.json", "short.lrc", "short.vtt"}
 
     monkeypatch.setenv("VOICEROUTINE_CACHE", str(tmp_path / "fresh-cache"))
     with pytest.raises(SynthesisError):
         build(short_routine, Settings(), out, engine=_FailingEngine(engine))
     assert _snapshot(out.parent) == before
 
-    monkeypatch.setattr(export, "ffmpeg_command", lambda *a: ["ffmpeg", "-v", "error", "-i", "pipe:0", "-f", "nosuchformat", str(a[4])])
+    monkeypatch.setattr(export, "ffmpeg_command", lambda *a: ["ffmpeg", "-v", "error", "-i", "pipe:0", "-f", "nosuchformat", str(a[-1])])
     with pytest.raises(EncoderError, match="ffmpeg could not write"):
         build(short_routine, Settings(), out, engine=engine)
     assert _snapshot(out.parent) == before

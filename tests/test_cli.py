@@ -103,7 +103,7 @@ def test_output_folder_and_format_from_extension(run, tmp_path):
         (["--reps", "0"], "--reps: 0 is out of range"),
         (["--rate", "5"], "--rate: 5 is out of range"),
         (["--bitrate", "65"], "Invalid value for '--bitrate'"),
-        (["-o", "routine.ogg"], "--output: the file name must end in .mp3 or .wav"),
+        (["-o", "routine.ogg"], "--output: the file name must end in one of .mp3, .m4b, .opus, .wav"),
         (["-o", "x.wav", "--format", "mp3"], "--output: 'x.wav' does not match --format mp3"),
         (["--no-such-option"], "No such option"),
         (["--guidance", "chatty"], "Invalid value for '--guidance'"),

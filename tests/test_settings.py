@@ -241,7 +241,7 @@ def test_check_setting_accepts(name, value, expected):
     [
         ("rate", 10, "10 is out of range (60 to 400)"),
         ("rate", "fast", "expected a whole number from 60 to 400"),
-        ("format", "ogg", 'expected one of "mp3", "wav", got the text \'ogg\''),
+        ("format", "ogg", 'expected one of "mp3", "m4b", "opus", "wav", got the text \'ogg\''),
         ("bitrate", 65, 'expected one of "32", "48", "64"'),
         ("pace", "slow", 'expected one of "calm", "normal", "brisk"'),
         ("guidance", "max", 'expected one of "minimal", "standard", "full"'),
