@@ -16,7 +16,7 @@ import wave
 from pathlib import Path
 
 RATE = 44_100
-PEAK = 0.5  # -6 dBFS: a bell under the voice, never startling
+PEAK = 0.25  # -12 dBFS: about 4 LU under the voice, audible but never startling
 LENGTH_S = 0.9  # shorter than the shortest hold (1 s), so the two chimes never overlap
 # (frequency ratio, relative amplitude, decay time in seconds): a bell's inharmonic partials.
 SOFT = ((1.0, 1.0, 0.30), (2.0, 0.18, 0.15), (2.76, 0.10, 0.08))

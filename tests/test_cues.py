@@ -113,7 +113,14 @@ def test_full_guidance_breathing_stops_before_the_end_and_tips_follow_the_stretc
         30_000,
         45_000,
     ]
-    assert "breathe" not in by_kind(cues_for(15_000, guidance="full", breathe_every_ms=15_000))
+    # A hold no longer than breathe_every still asks for one prompt (so the phrases a routine
+    # may say do not depend on hold lengths); where it cannot fit, it is dropped with the reason.
+    for length in (5_000, 15_000):
+        assert [(text, slack) for text, _, slack in by_kind(cues_for(length, guidance="full", breathe_every_ms=15_000))["breathe"]] == [
+            ("Breathe in... and out.", 7_500)
+        ]
+    breathe = [c for c in cues_for(5_000, guidance="full", breathe_every_ms=15_000) if c.kind == "breathe"]
+    assert place(breathe, lengths({}), 5_000) == ([], [(breathe[0], "the hold is only 5s")])
     one_tip = hold_cues(replace(STRETCH, tips=("Relax.",)), replace(Settings(), guidance="full"), *hold(30_000))
     assert by_kind(one_tip)["tip"] == [("Relax.", START + 15_000, 7_500)]
     no_tips = hold_cues(replace(STRETCH, tips=()), replace(Settings(), guidance="full"), *hold(30_000))
@@ -123,7 +130,7 @@ def test_full_guidance_breathing_stops_before_the_end_and_tips_follow_the_stretc
 def test_cues_are_asked_for_even_when_they_cannot_fit():
     """hold_cues lists them all; place_cues decides, so dropped cues are reported."""
     kinds = Counter(c.kind for c in cues_for(2_000, guidance="full", time_left_ms=(10_000,)))
-    assert kinds == {"countdown": 3, "time-left": 1, "halfway": 1, "tip": 3}
+    assert kinds == {"countdown": 3, "time-left": 1, "halfway": 1, "tip": 3, "breathe": 1}
 
 
 def test_time_left_words():

@@ -213,3 +213,17 @@ def test_export_copies_the_build_and_never_clobbers(tmp_path, mp3):
     forced = runner.invoke(cli, ["export", str(path), "--to", str(phone), "--force"])
     assert forced.exit_code == 0
     assert (phone / "short.lrc").read_bytes() == path.with_suffix(".lrc").read_bytes()
+
+
+def test_chimes_are_audible_but_softer_than_the_voice(mp3):
+    path, manifest = mp3
+    voice, _ = loudness(path)
+    for chime in [e for e in manifest["events"] if e["kind"] == "chime"][:4]:
+        seconds = chime["start_ms"] / 1000
+        report = subprocess.run(
+            ["ffmpeg", "-hide_banner", "-nostats", "-ss", f"{seconds}", "-t", "0.9", "-i", str(path),
+             "-af", "ebur128=dualmono=true:framelog=verbose", "-f", "null", "-"],
+            capture_output=True, text=True, check=True,
+        ).stderr  # fmt: skip
+        level = float(re.findall(r"I:\s+(-?[\d.]+) LUFS", report)[-1])
+        assert voice - 10 < level < voice - 2, (chime, level, voice)

@@ -71,7 +71,10 @@ def expected_cues(stretch: Stretch, settings: Settings) -> Counter:
     if settings.guidance == "full":
         cues.update(("countdown", word) for word in COUNTDOWN)
         cues.update(("tip", tip) for tip in stretch.tips)
-        cues[("breathe", BREATHE)] += len(range(settings.breathe_every_ms, stretch.hold_ms, settings.breathe_every_ms))
+        # Every breathe_every inside the hold, and one even in a shorter hold: the phrases a
+        # routine may say must not depend on its hold lengths.
+        every = settings.breathe_every_ms
+        cues[("breathe", BREATHE)] += max(1, len(range(every, stretch.hold_ms, every)))
     return cues
 
 
@@ -100,7 +103,7 @@ def _check_cue_times(cue: Speech, hold: Hold, stretch: Stretch, settings: Settin
     else:
         every = settings.breathe_every_ms
         assert cue.text == BREATHE, cue
-        ideal = range(hold.start_ms + every, hold.end_ms, every)
+        ideal = range(hold.start_ms + every, hold.end_ms, every) or [hold.start_ms + every]
         assert any(abs(cue.start_ms - at) <= every // 2 for at in ideal), (cue, every)
 
 

@@ -95,7 +95,10 @@ def hold_cues(stretch: Stretch, settings: Settings, start: int, end: int) -> lis
         cues += [Cue("tip", tip, start + spacing * (i + 1), spacing // 2) for i, tip in enumerate(stretch.tips)]
     if "breathe" in kinds:
         every = settings.breathe_every_ms
-        cues += [Cue("breathe", BREATHE, at, every // 2) for at in range(start + every, end, every)]
+        # At least one prompt even when the hold is too short for it, so the phrases a
+        # routine may need stay the same whatever the hold lengths (see Script.possible_phrases).
+        moments = range(start + every, end, every) or [start + every]
+        cues += [Cue("breathe", BREATHE, at, every // 2) for at in moments]
     return cues
 
 
@@ -108,7 +111,7 @@ def _clash(start: int, end: int, placed: list[PlacedCue], gap: int = CUE_GAP_MS)
 
 def _why_not(cue: Cue, length: int, window: tuple[int, int], placed: list[PlacedCue], hold: tuple[int, int]) -> str:
     first, last = window
-    if cue.at_ms < hold[0] or (cue.kind == "time-left" and cue.at_ms <= first):
+    if not hold[0] < cue.at_ms < hold[1] or (cue.kind == "time-left" and cue.at_ms <= first):
         return f"the hold is only {format_duration(hold[1] - hold[0])}"
     if cue.slack_ms:
         return "no room between the other cues"

@@ -52,18 +52,18 @@ def measure_lufs(blocks: Iterable[bytes], rate: int, filters: Iterable[str] = ()
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     except FileNotFoundError:
         raise EncoderError("ffmpeg was not found: install it with `sudo apt-get install ffmpeg`") from None
-    try:
-        for block in blocks:
-            process.stdin.write(block)
-        process.stdin.close()
-    except BrokenPipeError:
-        pass
-    except BaseException:
-        process.kill()
-        process.wait()
-        raise
-    report = process.stderr.read().decode(errors="replace")
-    if process.wait() != 0:
+    with process:
+        try:
+            for block in blocks:
+                process.stdin.write(block)
+            process.stdin.close()
+        except BrokenPipeError:
+            pass
+        except BaseException:
+            process.kill()
+            raise
+        report = process.stderr.read().decode(errors="replace")
+    if process.returncode != 0:
         raise EncoderError(f"ffmpeg could not measure loudness: {report.strip().splitlines()[-1:]}")
     found = _INTEGRATED.findall(report)
     value = float(found[-1]) if found else float("nan")

@@ -27,7 +27,6 @@ class Pyttsx3Engine:
 
     def __init__(self) -> None:
         self._engine = None
-        self._folder = tempfile.TemporaryDirectory(prefix="voiceroutine-")
 
     def _driver(self):
         if self._engine is None:
@@ -66,17 +65,17 @@ class Pyttsx3Engine:
 
     def synthesize(self, text: str, voice: str, rate: int) -> Clip:
         engine = self._driver()
-        path = Path(self._folder.name) / "phrase.wav"
-        path.unlink(missing_ok=True)
         try:
             engine.setProperty("voice", voice)
             engine.setProperty("rate", rate)
-            # The espeak driver prints "Audio saved to ..." for every file; keep stdout clean.
-            with contextlib.redirect_stdout(io.StringIO()):
-                # One file per runAndWait: the driver keeps only the last pending file name.
-                engine.save_to_file(text, str(path))
-                engine.runAndWait()
-            data = path.read_bytes()
+            with tempfile.TemporaryDirectory(prefix="voiceroutine-") as folder:
+                path = Path(folder) / "phrase.wav"
+                # The espeak driver prints "Audio saved to ..." for every file; keep stdout clean.
+                with contextlib.redirect_stdout(io.StringIO()):
+                    # One file per runAndWait: the driver keeps only the last pending file name.
+                    engine.save_to_file(text, str(path))
+                    engine.runAndWait()
+                data = path.read_bytes()
         except (OSError, RuntimeError, ValueError) as e:
             raise SynthesisError(f"the speech engine failed on {text[:60]!r}: {e}") from e
         return clip_from_wav(data)
