@@ -124,10 +124,16 @@ def test_manifest_records_settings_and_chapters(built):
     assert starts == sorted(starts)
 
 
-def test_wav_output_has_the_exact_sample_count(tmp_path, short_routine, engine):
+def test_wav_output_has_the_exact_sample_count_tags_and_loudness(tmp_path, short_routine, engine):
+    from test_phone import loudness
+
     out = tmp_path / "short.wav"
     result = build(short_routine, Settings(format="wav"), out, engine=engine)
     assert len(decode(out)) == (result.script.duration_ms * RATE + 500) // 1000
+    probe = json.loads(subprocess.run(["ffprobe", "-v", "error", "-show_format", "-of", "json", str(out)], capture_output=True, check=True).stdout)
+    assert probe["format"]["tags"]["title"] == "Short test routine"
+    level, peak = loudness(out)
+    assert -17 <= level <= -15 and peak <= -1.0
 
 
 def test_changing_holds_synthesises_nothing(tmp_path, short_routine, engine, built):

@@ -238,3 +238,20 @@ def test_bad_setting_in_a_routine_file_names_the_field(run, tmp_path):
     (tmp_path / "mine.toml").write_text('[routine]\ntitle = "Mine"\n[settings]\npace = "sleepy"\n[[stretch]]\nid = "a"\nname = "A"\nsteps = ["s"]\n')
     line = one_line_error(run("plan", "mine.toml"), 2)
     assert line == 'Error: mine.toml: settings.pace: expected one of "calm", "normal", "brisk", got the text \'sleepy\''
+
+
+def test_chime_files_in_a_routine_are_found_beside_it(run, tmp_path):
+    import wave
+
+    folder = tmp_path / "routines"
+    folder.mkdir()
+    with wave.open(str(folder / "bell.wav"), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(8000)
+        w.writeframes(b"\0\1" * 2400)  # 300 ms
+    body = '[routine]\ntitle = "Mine"\n[settings]\nstart_chime = "bell.wav"\n[[stretch]]\nid = "a"\nname = "A"\nsteps = ["s"]\n'
+    (folder / "mine.toml").write_text(body)
+    data = json.loads(run("plan", "--json", "routines/mine.toml").output)
+    assert {e["end_ms"] - e["start_ms"] for e in data["events"] if e.get("sound") == "start"} == {300}
+    (folder / "bell.wav").unlink()
+    line = one_line_error(run("plan", "routines/mine.toml"), 2)
+    assert line.startswith("Error: routines/mine.toml: settings.start_chime: ") and "bell.wav: file not found" in line
