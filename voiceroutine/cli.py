@@ -178,9 +178,10 @@ def cli(verbose: bool) -> None:
 @click.option("--cover", metavar="IMAGE", help="Cover art [default: made from the title].")
 @click.option("--split", is_flag=True, default=None, help="Also write one file per chapter and an .m3u8 playlist.")
 @click.option("--sidecars/--no-sidecars", default=None, help="Write .lrc and .vtt transcripts beside the audio.  [default: on]")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Processes that synthesise at once.  [default: one per core]")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary; errors only.")
 @reports_errors
-def build(output, quiet, **options) -> None:
+def build(output, jobs, quiet, **options) -> None:
     """Build ROUTINE (a built-in id or a .toml file; default bed-back) into an audio file.
 
     Writes the audio and, beside it, a manifest (.json) listing every event with
@@ -203,7 +204,7 @@ def build(output, quiet, **options) -> None:
     settings = replace(settings, format=fmt)
     bars = ProgressBars() if not quiet and sys.stderr.isatty() else None
     try:
-        result = build_routine(routine, settings, path, progress=bars)
+        result = build_routine(routine, settings, path, progress=bars, jobs=jobs)
     finally:
         if bars:
             bars.close()
@@ -382,7 +383,7 @@ def export_command(source, destination, force) -> None:
 
 @cli.command()
 @click.option("--lang", metavar="CODE", help="Only voices for this language, e.g. en or en-us.")
-@click.option("--engine", default="pyttsx3", show_default=True, help="Speech engine.")
+@click.option("--engine", type=click.Choice(tuple(ENGINES)), default="pyttsx3", show_default=True, help="Speech engine.")
 @reports_errors
 def voices(lang, engine) -> None:
     """List the voices of a speech engine.
@@ -391,6 +392,7 @@ def voices(lang, engine) -> None:
     Examples:
       voiceroutine voices --lang en
       voiceroutine build --voice en-gb
+      voiceroutine voices --engine piper
     """
     from .engines import get_engine
 

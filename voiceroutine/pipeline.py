@@ -55,8 +55,12 @@ def build(
     engine: Engine | None = None,
     cache: PhraseCache | None = None,
     progress: Progress | None = None,
+    jobs: int | None = None,
 ) -> BuildResult:
-    """Voice, render and encode ``routine`` into ``output``, with its manifest beside it."""
+    """Voice, render and encode ``routine`` into ``output``, with its manifest beside it.
+
+    ``jobs`` is how many processes synthesise at once (None: one per core).
+    """
     engine = engine or get_engine(settings.engine)
     settings = replace(settings, voice=engine.resolve_voice(settings.voice))
     # Every phrase the routine can say is known before any is measured, whatever the holds.
@@ -69,6 +73,7 @@ def build(
         sample_rate=settings.sample_rate,
         cache=cache or PhraseCache(),
         progress=progress,
+        jobs=jobs,
     )
     chimes = load_chimes(_chime_sources(settings), settings.sample_rate)
     chime_ms = {name: clip.duration_ms for name, clip in chimes.items()}

@@ -1,14 +1,26 @@
-"""Synthesis: one clip per unique phrase, at the project rate, from the cache when it can."""
+"""Synthesis: one clip per unique phrase, at the project rate, from the cache when it can.
+
+Phrases the cache lacks are spoken in parallel by worker processes, one engine
+per process (espeak initialises once per process; a Piper voice is loaded once
+per worker). Results are put back in phrase order, so the output does not
+depend on which worker finished first.
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
+import multiprocessing
+import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from .cache import PhraseCache, phrase_key
 from .clips import Clip, resample, trim_silence
 from .engines import Engine
+from .errors import SynthesisError
 
 log = logging.getLogger(__name__)
 
@@ -17,6 +29,8 @@ Progress = Callable[[str, int, int], None]
 
 # Bump when the processing below changes, so old cache entries are not reused.
 PROCESSING = "swr64-trim-50dBFS-10ms-40ms"
+# Fewer phrases than this are quicker to speak than to start workers for.
+MIN_PARALLEL_PHRASES = 8
 
 
 @dataclass(frozen=True)
@@ -34,8 +48,12 @@ def voice_phrases(
     sample_rate: int,
     cache: PhraseCache,
     progress: Progress | None = None,
+    jobs: int | None = None,
 ) -> Voiced:
-    """Return a clip for every phrase, synthesising only those the cache lacks."""
+    """Return a clip for every phrase, synthesising only those the cache lacks.
+
+    ``jobs`` is how many processes speak at once (None: one per core).
+    """
     phrases = list(dict.fromkeys(phrases))
     engine_key = f"{engine.cache_key(voice, rate)} sample_rate={sample_rate} {PROCESSING}"
     clips: dict[str, Clip] = {}
@@ -47,11 +65,56 @@ def voice_phrases(
             clips[text] = clip
         else:
             missing.append((text, key))
-    for done, (text, key) in enumerate(missing, 1):
-        clip = trim_silence(resample(engine.synthesize(text, voice, rate), sample_rate))
+    made = _synthesise(engine, [text for text, _ in missing], voice, rate, sample_rate, jobs or os.cpu_count() or 1, progress)
+    for (text, key), clip in zip(missing, made):
         cache.put(key, clip)
         clips[text] = clip
-        if progress:
-            progress("Synthesising", done, len(missing))
     log.info("voiced %d phrases: %d synthesised, %d from the cache", len(phrases), len(missing), len(phrases) - len(missing))
     return Voiced(clips, len(missing))
+
+
+def _prepare(engine: Engine, text: str, voice: str, rate: int, sample_rate: int) -> Clip:
+    return trim_silence(resample(engine.synthesize(text, voice, rate), sample_rate))
+
+
+_worker_engine: Engine | None = None
+
+
+def _start_worker(engine_class: str) -> None:
+    global _worker_engine
+    module_name, class_name = engine_class.split(":")
+    _worker_engine = getattr(importlib.import_module(module_name), class_name)()
+
+
+def _work(text: str, voice: str, rate: int, sample_rate: int) -> Clip:
+    return _prepare(_worker_engine, text, voice, rate, sample_rate)
+
+
+def _synthesise(
+    engine: Engine, texts: list[str], voice: str, rate: int, sample_rate: int, jobs: int, progress: Progress | None
+) -> list[Clip]:
+    if jobs <= 1 or len(texts) < MIN_PARALLEL_PHRASES:
+        made = []
+        for done, text in enumerate(texts, 1):
+            made.append(_prepare(engine, text, voice, rate, sample_rate))
+            if progress:
+                progress("Synthesising", done, len(texts))
+        return made
+    engine_class = f"{type(engine).__module__}:{type(engine).__qualname__}"
+    results: list[Clip | None] = [None] * len(texts)
+    # "spawn": a fresh interpreter per worker, never a fork of a process holding a speech engine.
+    context = multiprocessing.get_context("spawn")
+    try:
+        with ProcessPoolExecutor(min(jobs, len(texts)), mp_context=context, initializer=_start_worker, initargs=(engine_class,)) as pool:
+            futures = {pool.submit(_work, text, voice, rate, sample_rate): i for i, text in enumerate(texts)}
+            try:
+                for done, future in enumerate(as_completed(futures), 1):
+                    results[futures[future]] = future.result()
+                    if progress:
+                        progress("Synthesising", done, len(texts))
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+    except BrokenProcessPool:
+        raise SynthesisError("a speech worker stopped unexpectedly; try again with --jobs 1") from None
+    return results

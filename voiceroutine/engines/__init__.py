@@ -40,6 +40,7 @@ class Engine(Protocol):
 # name -> "module:class", imported only when asked for so start-up stays light.
 ENGINES = {
     "pyttsx3": "voiceroutine.engines.pyttsx3_engine:Pyttsx3Engine",
+    "piper": "voiceroutine.engines.piper_engine:PiperEngine",
 }
 
 
