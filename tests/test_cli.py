@@ -139,7 +139,7 @@ def test_engine_failure_is_status_1_with_advice(run, tone_engine, monkeypatch, t
         raise SynthesisError("the speech engine could not start: install espeak-ng")
 
     monkeypatch.setattr(tone_engine, "synthesize", fail)
-    line = one_line_error(run("build", "--only", "butterfly"), 1)
+    line = one_line_error(run("build", "--only", "butterfly", "--jobs", "1"), 1)
     assert "install espeak-ng" in line
     assert not (tmp_path / "out").exists()
 

@@ -21,7 +21,7 @@ from . import __version__
 from .durations import format_clock, format_duration
 from .errors import RoutineError, VoiceRoutineError
 from .routine import Routine, builtin_ids, load_routine, read_routine_text
-from .script import Chime, Hold, Pause, Script, Speech
+from .table import plan_table
 from .engines import ENGINES
 from .overrides import apply_overrides, parse_overrides
 from .routine import SIDES
@@ -248,36 +248,7 @@ def plan(as_json, **options) -> None:
         }
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
-    click.echo(_plan_table(script))
-
-
-def _describe(event) -> str:
-    if isinstance(event, Pause):
-        return "pause"
-    where = ", ".join(part for part in (event.stretch, event.side) if part)
-    if isinstance(event, Speech):
-        text = event.text if len(event.text) <= 70 else event.text[:67] + "..."
-        return f"  cue  {text}  ({event.cue})" if event.cue else f"say    {text}"
-    if isinstance(event, Chime):
-        return f"chime  {event.sound} ({where})"
-    return f"hold   {format_duration(event.end_ms - event.start_ms)} ({where})"
-
-
-def _plan_table(script: Script) -> str:
-    lines = [f"{script.title}: about {format_clock(script.duration_ms)} (speech lengths estimated)", ""]
-    chapters = list(script.chapters)
-    for event in script.events:
-        while chapters and chapters[0].start_ms <= event.start_ms:
-            lines.append(f"== {chapters.pop(0).title}")
-        length = (event.end_ms - event.start_ms) / 1000
-        lines.append(f"  {format_clock(event.start_ms):>9}  {length:6.1f}s  {_describe(event)}")
-    lines.append(f"  {format_clock(script.duration_ms):>9}  end")
-    if script.dropped:
-        lines += ["", f"Cues left out ({len(script.dropped)}):"]
-        for cue in script.dropped:
-            where = ", ".join(part for part in (cue.stretch, cue.side) if part)
-            lines.append(f"  {format_clock(cue.at_ms):>9}  {cue.text!r} ({where}): {cue.reason}")
-    return "\n".join(lines)
+    click.echo(plan_table(script))
 
 
 @cli.command(name="list")

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import io
-import subprocess
 from dataclasses import dataclass
 
-from .errors import EncoderError
+from . import ffmpeg
 
 SAMPLE_WIDTH = 2  # bytes: signed 16-bit little-endian throughout
 
@@ -48,17 +47,7 @@ def resample(clip: Clip, rate: int) -> Clip:
     """
     if clip.rate == rate:
         return clip
-    command = [
-        "ffmpeg", "-v", "error", "-f", "s16le", "-ar", str(clip.rate), "-ac", "1", "-i", "pipe:0",
-        "-af", f"aresample={rate}:filter_size=64:cutoff=0.95", "-f", "s16le", "-",
-    ]  # fmt: skip
-    try:
-        result = subprocess.run(command, input=clip.samples, capture_output=True, check=True)
-    except FileNotFoundError:
-        raise EncoderError("ffmpeg was not found: install it with `sudo apt-get install ffmpeg`") from None
-    except subprocess.CalledProcessError as e:
-        raise EncoderError(f"ffmpeg could not resample audio: {e.stderr.decode(errors='replace').strip()}") from None
-    return Clip(result.stdout, rate)
+    return Clip(ffmpeg.resample(clip.samples, clip.rate, rate), rate)
 
 
 def trim_silence(clip: Clip, *, threshold_dbfs: float = -50.0, lead_ms: int = 10, tail_ms: int = 40) -> Clip:

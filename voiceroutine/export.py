@@ -7,18 +7,17 @@ peak limiter. Every file is written atomically (files.py).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-import shutil
-import subprocess
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import ffmpeg
 from .errors import EncoderError, RoutineError
+from .ffmpeg import feed
 from .files import atomic_path
 from .routine import Routine
 from .script import Chapter, Script
@@ -27,11 +26,6 @@ from .settings import FORMATS, Settings
 MANIFEST_FORMAT = "voiceroutine-manifest/1"
 DEFAULT_OUT_DIR = Path("out")
 AMBIENT_AMPLITUDE = 0.02  # brown noise far under the voice: about 35 LU quieter
-
-FFMPEG_MISSING = (
-    "ffmpeg was not found: install it with `sudo apt-get install ffmpeg` "
-    "(voiceroutine encodes audio with it); ./scripts/run does this for you"
-)
 
 
 def output_rate(fmt: str, rate: int) -> int:
@@ -148,31 +142,23 @@ def encode(
     ``finish`` runs on the complete temporary file before it is renamed into
     place (to add tags), so ``dest`` only ever holds a finished file.
     """
-    if shutil.which("ffmpeg") is None:
-        raise EncoderError(FFMPEG_MISSING)
     with atomic_path(dest) as tmp, tempfile.TemporaryDirectory() as work, tempfile.TemporaryFile() as ffmpeg_log:
         metadata_file = None
         if chapters and fmt == "m4b" or metadata and fmt == "wav":
             metadata_file = Path(work) / "metadata.txt"
             metadata_file.write_text(ffmetadata(chapters if fmt == "m4b" else (), metadata or {}), encoding="utf-8")
         command = ffmpeg_command(fmt, rate, bitrate_kbps, mix.graph(total_frames, rate), metadata_file, tmp)
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=ffmpeg_log)
+        process = ffmpeg.start(command, stderr=ffmpeg_log)
         done = 0
-        try:
-            for block in blocks:
-                process.stdin.write(block)
-                done += len(block) // 2
-                if progress:
-                    progress("Encoding", done, total_frames)
-        except BrokenPipeError:
-            pass  # ffmpeg stopped early; its exit status and message say why
-        except BaseException:
-            process.kill()
-            raise
-        finally:
-            with contextlib.suppress(BrokenPipeError):
-                process.stdin.close()
-            returncode = process.wait()
+
+        def count(size: int) -> None:
+            nonlocal done
+            done += size // 2
+            if progress:
+                progress("Encoding", done, total_frames)
+
+        feed(process, blocks, count)
+        returncode = process.wait()
         if returncode != 0:
             ffmpeg_log.seek(0)
             detail = ffmpeg_log.read().decode(errors="replace").strip().splitlines()

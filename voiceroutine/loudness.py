@@ -15,8 +15,11 @@ import subprocess
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from .clips import Clip
+from . import ffmpeg
 from .errors import EncoderError
-from .script import Chime, Script, Speech
+from .ffmpeg import feed
+from .render import sounds
+from .script import Script
 
 TARGET_LUFS = -16.0
 LOUDNESS_RANGE = (-30.0, -10.0)
@@ -29,13 +32,7 @@ _INTEGRATED = re.compile(r"I:\s+(-?[\d.]+|-inf|nan) LUFS")
 def audible(script: Script, clips: Mapping[str, Clip], chimes: Mapping[str, Clip], rate: int) -> Iterator[bytes]:
     """Every speech and chime of the script in time order, with at most a second of silence before each."""
     heard_until = 0
-    for event in script.events:
-        if isinstance(event, Speech):
-            clip = clips[event.text]
-        elif isinstance(event, Chime):
-            clip = chimes[event.sound]
-        else:
-            continue
+    for event, clip in sounds(script, clips, chimes):
         silence_ms = min(max(event.start_ms - heard_until, 0), 1000)
         yield bytes(silence_ms * rate // 1000 * 2)
         yield clip.samples
@@ -48,20 +45,9 @@ def measure_lufs(blocks: Iterable[bytes], rate: int, filters: Iterable[str] = ()
         "ffmpeg", "-hide_banner", "-nostats", "-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0",
         "-af", ",".join([*filters, "ebur128=dualmono=true:framelog=verbose"]), "-f", "null", "-",
     ]  # fmt: skip
-    try:
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    except FileNotFoundError:
-        raise EncoderError("ffmpeg was not found: install it with `sudo apt-get install ffmpeg`") from None
+    process = ffmpeg.start(command, stderr=subprocess.PIPE)
     with process:
-        try:
-            for block in blocks:
-                process.stdin.write(block)
-            process.stdin.close()
-        except BrokenPipeError:
-            pass
-        except BaseException:
-            process.kill()
-            raise
+        feed(process, blocks)
         report = process.stderr.read().decode(errors="replace")
     if process.returncode != 0:
         raise EncoderError(f"ffmpeg could not measure loudness: {report.strip().splitlines()[-1:]}")

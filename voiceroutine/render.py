@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Iterator, Mapping
 
 from .clips import SAMPLE_WIDTH, Clip
-from .script import Chime, Script, Speech
+from .script import Chime, Event, Script, Speech
 
 with warnings.catch_warnings():
     # Deprecated in Python 3.11-3.12; the audioop-lts package provides it from 3.13 on.
@@ -31,15 +31,18 @@ def total_frames(script: Script, rate: int) -> int:
     return ms_to_frames(script.duration_ms, rate)
 
 
-def _placements(script: Script, clips: Mapping[str, Clip], chimes: Mapping[str, Clip], rate: int) -> list[tuple[int, bytes]]:
-    placed = []
+def sounds(script: Script, clips: Mapping[str, Clip], chimes: Mapping[str, Clip]) -> Iterator[tuple[Event, Clip]]:
+    """Each audible event of the script, in time order, with the clip it plays."""
     for event in script.events:
         if isinstance(event, Speech):
-            clip = clips[event.text]
+            yield event, clips[event.text]
         elif isinstance(event, Chime):
-            clip = chimes[event.sound]
-        else:
-            continue
+            yield event, chimes[event.sound]
+
+
+def _placements(script: Script, clips: Mapping[str, Clip], chimes: Mapping[str, Clip], rate: int) -> list[tuple[int, bytes]]:
+    placed = []
+    for event, clip in sounds(script, clips, chimes):
         if clip.rate != rate:
             raise ValueError(f"clip at {clip.rate} Hz in a {rate} Hz render")
         placed.append((ms_to_frames(event.start_ms, rate), clip.samples))

@@ -7,6 +7,7 @@ import difflib
 import io
 import sys
 import tempfile
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -36,7 +37,22 @@ class Pyttsx3Engine:
                 self._engine = pyttsx3.init()
             except Exception as e:  # pyttsx3 raises RuntimeError, OSError or ImportError by platform
                 raise SynthesisError(MISSING_ESPEAK.format(error=e)) from e
+            # The espeak driver's first runAndWait can return before its file is written;
+            # after one short utterance, later ones wait properly.
+            with tempfile.TemporaryDirectory(prefix="voiceroutine-") as folder:
+                self._speak_to_file("Ready.", Path(folder) / "ready.wav", patience_s=5)
         return self._engine
+
+    def _speak_to_file(self, text: str, path: Path, patience_s: float = 0) -> None:
+        """Speak into ``path``, waiting up to ``patience_s`` for a file the driver writes late."""
+        # The espeak driver prints "Audio saved to ..." for every file; keep stdout clean.
+        with contextlib.redirect_stdout(io.StringIO()):
+            # One file per runAndWait: the driver keeps only the last pending file name.
+            self._engine.save_to_file(text, str(path))
+            self._engine.runAndWait()
+            deadline = time.monotonic() + patience_s
+            while not path.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
 
     def voices(self) -> list[Voice]:
         return [
@@ -70,11 +86,7 @@ class Pyttsx3Engine:
             engine.setProperty("rate", rate)
             with tempfile.TemporaryDirectory(prefix="voiceroutine-") as folder:
                 path = Path(folder) / "phrase.wav"
-                # The espeak driver prints "Audio saved to ..." for every file; keep stdout clean.
-                with contextlib.redirect_stdout(io.StringIO()):
-                    # One file per runAndWait: the driver keeps only the last pending file name.
-                    engine.save_to_file(text, str(path))
-                    engine.runAndWait()
+                self._speak_to_file(text, path)
                 data = path.read_bytes()
         except (OSError, RuntimeError, ValueError) as e:
             raise SynthesisError(f"the speech engine failed on {text[:60]!r}: {e}") from e

@@ -1,0 +1,59 @@
+"""Running ffmpeg: start it with a clear message when it is missing, and stream PCM into it."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+from collections.abc import Callable, Iterable
+from typing import IO
+
+from .errors import EncoderError
+
+MISSING = (
+    "ffmpeg was not found: install it with `sudo apt-get install ffmpeg` "
+    "(voiceroutine encodes audio with it); ./scripts/run does this for you"
+)
+
+
+def start(command: list[str], stderr: int | IO) -> subprocess.Popen:
+    """ffmpeg reading from a pipe; EncoderError with install advice when it is not installed."""
+    try:
+        return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr)
+    except FileNotFoundError:
+        raise EncoderError(MISSING) from None
+
+
+def feed(process: subprocess.Popen, blocks: Iterable[bytes], on_block: Callable[[int], None] | None = None) -> None:
+    """Write every block to ffmpeg's input and close it.
+
+    If ffmpeg stops early its exit status says why, so a broken pipe is not an
+    error here; if the caller is interrupted, ffmpeg is stopped too.
+    """
+    try:
+        for block in blocks:
+            process.stdin.write(block)
+            if on_block:
+                on_block(len(block))
+    except BrokenPipeError:
+        pass
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.close()
+
+
+def resample(samples: bytes, from_rate: int, to_rate: int) -> bytes:
+    """Mono 16-bit PCM at another rate, through ffmpeg's band-limited resampler."""
+    command = [
+        "ffmpeg", "-v", "error", "-f", "s16le", "-ar", str(from_rate), "-ac", "1", "-i", "pipe:0",
+        "-af", f"aresample={to_rate}:filter_size=64:cutoff=0.95", "-f", "s16le", "-",
+    ]  # fmt: skip
+    try:
+        return subprocess.run(command, input=samples, capture_output=True, check=True).stdout
+    except FileNotFoundError:
+        raise EncoderError(MISSING) from None
+    except subprocess.CalledProcessError as e:
+        raise EncoderError(f"ffmpeg could not resample audio: {e.stderr.decode(errors='replace').strip()}") from None
