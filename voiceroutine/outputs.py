@@ -8,6 +8,7 @@ describes files that are complete.
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -62,7 +63,7 @@ def write_outputs(rendered: Rendered, output: Path, progress: Progress | None = 
     """Write every file of the build; return the manifest's path."""
     routine, settings, script = rendered.routine, rendered.settings, rendered.script
     fmt, rate = settings.format, settings.sample_rate
-    sounds = lambda: audible(script, rendered.clips, rendered.chimes, rate)  # noqa: E731
+    sounds = functools.partial(audible, script, rendered.clips, rendered.chimes, rate)
     loudness = tuple(loudness_filters(sounds, rate, settings.loudness_lufs))
     subtitle = f"{len(routine.stretches)} stretches · {format_clock(script.duration_ms)[:-2]}"
     cover = load_cover(settings.cover) if settings.cover else make_cover(routine.title, subtitle)
