@@ -106,7 +106,9 @@ def _synthesise(
     context = multiprocessing.get_context("spawn")
     try:
         with ProcessPoolExecutor(min(jobs, len(texts)), mp_context=context, initializer=_start_worker, initargs=(engine_class,)) as pool:
-            futures = {pool.submit(_work, text, voice, rate, sample_rate): i for i, text in enumerate(texts)}
+            # Longest first, so no long phrase is left running alone at the end.
+            order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+            futures = {pool.submit(_work, texts[i], voice, rate, sample_rate): i for i in order}
             try:
                 for done, future in enumerate(as_completed(futures), 1):
                     results[futures[future]] = future.result()

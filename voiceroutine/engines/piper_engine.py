@@ -8,6 +8,7 @@ nothing is downloaded at run time; any other Piper voice file (.onnx with its
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 from importlib import metadata
 from pathlib import Path
 
@@ -52,10 +53,9 @@ class PiperEngine:
     name = "piper"
 
     def __init__(self) -> None:
-        try:
-            import piper  # noqa: F401  (fail early, with advice, if the extra is missing)
-        except ImportError:
-            raise SynthesisError(NOT_INSTALLED) from None
+        # Fail early, with advice, if the extra is missing; importing it waits for the first phrase.
+        if importlib.util.find_spec("piper") is None:
+            raise SynthesisError(NOT_INSTALLED)
         self._voices: dict[str, object] = {}
         self._digests: dict[str, str] = {}
 
