@@ -1,8 +1,8 @@
 """Export: encode PCM with ffmpeg into each format, and write the manifest and playlists.
 
 Audio is streamed into ffmpeg as it is rendered. One filter graph does the
-whole-file work: the optional ambient bed, fades, and the loudness gain with its
-peak limiter. Every file is written atomically (files.py).
+whole-file work: the optional ambient bed and fades. Every file is written
+atomically (files.py).
 """
 
 from __future__ import annotations
@@ -68,7 +68,6 @@ def tracks_folder(audio_path: Path) -> Path:
 class Mix:
     """Whole-file processing, done by ffmpeg while it encodes."""
 
-    loudness: tuple[str, ...] = ()  # gain and limiter filters
     ambient: bool = False
     fade_in_ms: int = 0
     fade_out_ms: int = 0
@@ -80,7 +79,6 @@ class Mix:
             chain.append(f"afade=t=in:st=0:d={self.fade_in_ms / 1000}")
         if self.fade_out_ms:
             chain.append(f"afade=t=out:st={seconds - self.fade_out_ms / 1000:.3f}:d={self.fade_out_ms / 1000}")
-        chain += self.loudness
         tail = ",".join(chain) or "anull"
         if not self.ambient:
             return f"[0:a]{tail}[out]"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from .clips import Clip
 from . import ffmpeg
@@ -25,6 +25,7 @@ TARGET_LUFS = -16.0
 LOUDNESS_RANGE = (-30.0, -10.0)
 # Sample-peak ceiling: with the encoder's overshoot the true peak stays below -1 dBTP.
 PEAK_CEILING_DBFS = -2.0
+PAD_MS = 200  # silence between clips while they are leveled: longer than the limiter's release
 
 _INTEGRATED = re.compile(r"I:\s+(-?[\d.]+|-inf|nan) LUFS")
 
@@ -61,15 +62,46 @@ def _filters(gain_db: float) -> list[str]:
     return [f"volume={gain_db:.2f}dB", f"alimiter=limit={ceiling:.4f}:level=false:latency=true"]
 
 
-def loudness_filters(sounds: Callable[[], Iterable[bytes]], rate: int, target_lufs: float) -> list[str]:
-    """ffmpeg filters that bring ``sounds`` to ``target_lufs`` with the peaks held down.
+def _process(clips: dict[str, Clip], filters: list[str], rate: int) -> dict[str, Clip]:
+    """Every clip through ``filters`` in one ffmpeg run, each padded with silence so none affects the next."""
+    pad = bytes(PAD_MS * rate // 1000 * 2)
+    stream = pad + pad.join(clip.samples for clip in clips.values()) + pad
+    command = [
+        "ffmpeg", "-v", "error", "-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0",
+        "-af", ",".join(filters), "-f", "s16le", "-",
+    ]  # fmt: skip
+    try:
+        out = subprocess.run(command, input=stream, capture_output=True, check=True).stdout
+    except FileNotFoundError:
+        raise EncoderError(ffmpeg.MISSING) from None
+    except subprocess.CalledProcessError as e:
+        raise EncoderError(f"ffmpeg could not set the loudness: {e.stderr.decode(errors='replace').strip()}") from None
+    processed, offset = {}, len(pad)
+    for key, clip in clips.items():
+        processed[key] = Clip(out[offset : offset + len(clip.samples)], clip.rate)
+        offset += len(clip.samples) + len(pad)
+    return processed
+
+
+def level(
+    script: Script, clips: Mapping[str, Clip], chimes: Mapping[str, Clip], rate: int, target_lufs: float
+) -> tuple[dict[str, Clip], dict[str, Clip]]:
+    """The clips and chimes with the gain and limiter that bring the routine to ``target_lufs``.
 
     The limiter takes a little loudness off the peaks, so the result is measured
-    once more and the gain corrected by the difference.
+    once more and, if it is off by more than 0.2 LU, the gain corrected once.
     """
-    measured = measure_lufs(sounds(), rate)
+    measured = measure_lufs(audible(script, clips, chimes, rate), rate)
     if measured is None:
-        return []
+        return dict(clips), dict(chimes)
+    every = {**{("speech", k): v for k, v in clips.items()}, **{("chime", k): v for k, v in chimes.items()}}
     gain = target_lufs - measured
-    limited = measure_lufs(sounds(), rate, _filters(gain))
-    return _filters(gain + target_lufs - limited) if limited is not None else _filters(gain)
+    done = _process(every, _filters(gain), rate)
+
+    def split(processed: dict) -> tuple[dict[str, Clip], dict[str, Clip]]:
+        return tuple({k: v for (kind, k), v in processed.items() if kind == wanted} for wanted in ("speech", "chime"))
+
+    result = measure_lufs(audible(script, *split(done), rate), rate)
+    if result is not None and abs(result - target_lufs) > 0.2:
+        done = _process(every, _filters(gain + target_lufs - result), rate)
+    return split(done)

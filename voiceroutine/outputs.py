@@ -8,7 +8,6 @@ describes files that are complete.
 from __future__ import annotations
 
 import datetime
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,7 +18,7 @@ from .cover import load_cover, make_cover
 from .durations import format_clock, format_duration
 from .export import Mix, encode, make_manifest, manifest_path, playlist, track_name, tracks_folder, write_json
 from .files import atomic_folder, write_text
-from .loudness import audible, loudness_filters
+from .loudness import level
 from .render import ms_to_frames, render, total_frames
 from .routine import Routine
 from .script import Chapter, Script, Speech
@@ -63,8 +62,8 @@ def write_outputs(rendered: Rendered, output: Path, progress: Progress | None = 
     """Write every file of the build; return the manifest's path."""
     routine, settings, script = rendered.routine, rendered.settings, rendered.script
     fmt, rate = settings.format, settings.sample_rate
-    sounds = functools.partial(audible, script, rendered.clips, rendered.chimes, rate)
-    loudness = tuple(loudness_filters(sounds, rate, settings.loudness_lufs))
+    clips, chimes = level(script, rendered.clips, rendered.chimes, rate, settings.loudness_lufs)
+    rendered = replace(rendered, clips=clips, chimes=chimes)
     subtitle = f"{len(routine.stretches)} stretches · {format_clock(script.duration_ms)[:-2]}"
     cover = load_cover(settings.cover) if settings.cover else make_cover(routine.title, subtitle)
     base = TrackTags(
@@ -83,7 +82,7 @@ def write_outputs(rendered: Rendered, output: Path, progress: Progress | None = 
         rate=rate,
         bitrate_kbps=settings.bitrate_kbps,
         total_frames=total_frames(script, rate),
-        mix=Mix(loudness, settings.ambient == "noise", settings.fade_ms, settings.fade_ms),
+        mix=Mix(settings.ambient == "noise", settings.fade_ms, settings.fade_ms),
         chapters=script.chapters,
         metadata=ffmpeg_metadata(tags),
         finish=lambda tmp: write_tags(tmp, fmt, tags),
@@ -95,13 +94,13 @@ def write_outputs(rendered: Rendered, output: Path, progress: Progress | None = 
             write_text(output.with_suffix(suffix), text)
             files[suffix.lstrip(".")] = output.with_suffix(suffix).name
     if settings.split:
-        files["tracks"] = _write_tracks(rendered, output, base, loudness, progress)
+        files["tracks"] = _write_tracks(rendered, output, base, progress)
     manifest = manifest_path(output)
     write_json(manifest, make_manifest(routine, settings, script, output, files))
     return manifest
 
 
-def _write_tracks(rendered: Rendered, output: Path, base: TrackTags, loudness: tuple[str, ...], progress: Progress | None) -> dict:
+def _write_tracks(rendered: Rendered, output: Path, base: TrackTags, progress: Progress | None) -> dict:
     """One file per chapter and an .m3u8 playlist, in a folder that replaces the old one whole."""
     settings, script = rendered.settings, rendered.script
     fmt, rate = settings.format, settings.sample_rate
@@ -129,7 +128,7 @@ def _write_tracks(rendered: Rendered, output: Path, base: TrackTags, loudness: t
                 rate=rate,
                 bitrate_kbps=settings.bitrate_kbps,
                 total_frames=frames,
-                mix=Mix(loudness, settings.ambient == "noise", fade_in, fade_out),
+                mix=Mix(settings.ambient == "noise", fade_in, fade_out),
                 metadata=ffmpeg_metadata(tags),
                 finish=lambda tmp, tags=tags: write_tags(tmp, fmt, tags),
             )
