@@ -188,8 +188,9 @@ class _FailingEngine:
         return self.engine.synthesize(text, voice, rate)
 
 
-def _snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+def _snapshot(folder: Path) -> dict[str, bytes | None]:
+    """Every entry of ``folder``, hidden temporary files included, with file contents."""
+    return {p.name: p.read_bytes() if p.is_file() else None for p in sorted(folder.iterdir())}
 
 
 def test_failed_builds_leave_the_previous_files_intact(tmp_path, monkeypatch, short_routine, engine):
@@ -268,3 +269,26 @@ def test_missing_espeak_says_how_to_install_it(monkeypatch):
     monkeypatch.setattr(pyttsx3, "init", no_library)
     with pytest.raises(SynthesisError, match=r"sudo apt-get install espeak-ng"):
         Pyttsx3Engine().synthesize("Hello.", "gmw/en-us", 140)
+
+
+@pytest.mark.parametrize("stage, warm, after_s", [("synthesis", False, 1.0), ("encoding", True, 3.0)])
+def test_sigterm_mid_build_leaves_the_previous_files_intact(tmp_path, stage, warm, after_s):
+    """Stopped while synthesising (cold cache) or encoding (warm, long holds): old files stay, no temporary ones."""
+    import signal
+    import time
+
+    out = tmp_path / "out" / "routine.mp3"
+    out.parent.mkdir()
+    env = {**os.environ, "VOICEROUTINE_CACHE": str(tmp_path / "cache")}
+    command = [sys.executable, "-m", "voiceroutine", "build", "-o", str(out)]
+    if warm:
+        subprocess.run([*command, "-q", "--hold", "5s"], env=env, check=True)
+    out.write_bytes(b"last week's routine")
+    out.with_suffix(".json").write_text("{}")
+    before = _snapshot(out.parent)
+    process = subprocess.Popen([*command, "--hold", "10m"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(after_s)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode != 0, stderr
+    assert _snapshot(out.parent) == before
