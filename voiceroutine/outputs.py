@@ -62,7 +62,7 @@ def write_outputs(rendered: Rendered, output: Path, progress: Progress | None = 
     """Write every file of the build; return the manifest's path."""
     routine, settings, script = rendered.routine, rendered.settings, rendered.script
     fmt, rate = settings.format, settings.sample_rate
-    clips, chimes = level(script, rendered.clips, rendered.chimes, rate, settings.loudness_lufs)
+    clips, chimes = level(script, rendered.clips, rendered.chimes, rate, settings.loudness_lufs, fmt)
     rendered = replace(rendered, clips=clips, chimes=chimes)
     subtitle = f"{len(routine.stretches)} stretches · {format_clock(script.duration_ms)[:-2]}"
     cover = load_cover(settings.cover) if settings.cover else make_cover(routine.title, subtitle)
