@@ -141,10 +141,13 @@ def encode(
     place (to add tags), so ``dest`` only ever holds a finished file.
     """
     with atomic_path(dest) as tmp, tempfile.TemporaryDirectory() as work, tempfile.TemporaryFile() as ffmpeg_log:
+        # ffmpeg writes M4B chapters and WAV tags; tags.py writes the rest after encoding.
+        ffmpeg_chapters = chapters if fmt == "m4b" else ()
+        ffmpeg_tags = metadata if fmt == "wav" and metadata else {}
         metadata_file = None
-        if chapters and fmt == "m4b" or metadata and fmt == "wav":
+        if ffmpeg_chapters or ffmpeg_tags:
             metadata_file = Path(work) / "metadata.txt"
-            metadata_file.write_text(ffmetadata(chapters if fmt == "m4b" else (), metadata or {}), encoding="utf-8")
+            metadata_file.write_text(ffmetadata(ffmpeg_chapters, ffmpeg_tags), encoding="utf-8")
         command = ffmpeg_command(fmt, rate, bitrate_kbps, mix.graph(total_frames, rate), metadata_file, tmp)
         process = ffmpeg.start(command, stderr=ffmpeg_log)
         done = 0
