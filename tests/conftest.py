@@ -123,3 +123,50 @@ def peak(samples: array.array, start_ms: int, end_ms: int) -> int:
 def read_manifest(audio: Path) -> dict:
     return json.loads(audio.with_suffix(".json").read_text())
 
+
+
+@pytest.fixture(scope="session")
+def shared_folder(tmp_path_factory, short_routine, engine) -> Path:
+    """A folder as `voiceroutine share` finds it: the short routine as MP3 with split tracks, and as M4B
+    under another name (so it has its own manifest)."""
+    from voiceroutine import build, resolve_settings
+    from voiceroutine.cache import PhraseCache
+
+    folder = tmp_path_factory.mktemp("shared")
+    cache = PhraseCache(tmp_path_factory.getbasetemp() / "phrase-cache")
+    build(short_routine, resolve_settings({"split": True}), folder / "short.mp3", engine=engine, cache=cache)
+    build(short_routine, resolve_settings({"format": "m4b"}), folder / "short-book.m4b", engine=engine, cache=cache)
+    return folder
+
+
+class RunningShare:
+    """`voiceroutine share` running for real (uvicorn on loopback) in a background thread."""
+
+    def __init__(self, folder: Path) -> None:
+        import threading
+
+        from voiceroutine.share.server import ShareServer, describe, new_token, open_socket
+
+        self.token = new_token()
+        sock = open_socket("127.0.0.1", 0, 0)
+        self.url = describe(sock, "127.0.0.1", self.token).url  # http://127.0.0.1:<port>/<token>/
+        self.origin = self.url.rsplit("/", 2)[0]  # http://127.0.0.1:<port>
+        self.server = ShareServer(folder, sock, self.token)
+        self._thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> RunningShare:
+        import time
+        import urllib.request
+
+        self._thread.start()
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(self.url, timeout=2).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("the share server did not start")
+
+    def __exit__(self, *exc) -> None:
+        self.server.stop()
+        self._thread.join(timeout=10)

@@ -18,7 +18,9 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .checks import duration_in
 from .durations import format_clock, format_duration
+from .export import DEFAULT_OUT_DIR
 from .errors import RoutineError, VoiceRoutineError
 from .routine import Routine, builtin_ids, load_routine, read_routine_text
 from .table import plan_table
@@ -29,6 +31,8 @@ from .settings import AMBIENCE, BITRATES_KBPS, FORMATS, GUIDANCE_LEVELS, PACES, 
 from .sounds import CHIME_SETS
 
 DEFAULT_ROUTINE = "bed-back"
+DEFAULT_SHARE_PORT = 8765
+MAX_SHARE_MS = 7 * 24 * 3_600_000
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -350,6 +354,50 @@ def export_command(source, destination, force) -> None:
     for path in result.copied:
         click.echo(f"copied {path}")
     click.echo(f"{_count(len(result.copied), 'file')} copied to {destination}, {len(result.unchanged)} already there")
+
+
+@cli.command()
+@click.argument("folder", metavar="[DIR]", default=str(DEFAULT_OUT_DIR))
+@click.option("--host", metavar="ADDRESS", help="Address to listen on; 127.0.0.1 keeps it to this computer.  [default: every interface, shown as the LAN address]")
+@click.option("--port", type=click.IntRange(0, 65535), help=f"Port to listen on; 0 for any free one.  [default: {DEFAULT_SHARE_PORT}, or any free one if taken]")
+@click.option("--timeout", default="30m", show_default=True, metavar="DURATION", help="Stop sharing after this long, e.g. 10m or 2h; 0 to share until Ctrl-C.")
+@reports_errors
+def share(folder, host, port, timeout) -> None:
+    """Share built routines with your phone over the home network.
+
+    Prints a link and a QR code of it: scan it with the phone's camera to open
+    a page with each routine's player, chapters and downloads, and a podcast
+    feed for AntennaPod. Every link holds a secret made afresh each run, and
+    only the files of built routines are served, read-only.
+
+    \b
+    Examples:
+      voiceroutine share                      # what is in out/, for 30 minutes
+      voiceroutine share ~/routines --timeout 2h
+      voiceroutine share --host 127.0.0.1     # this computer only
+    """
+    from .share.server import ShareServer, describe, new_token, open_socket, qr_code
+
+    root = Path(folder).expanduser()
+    if not root.is_dir():
+        hint = "; build a routine first with `voiceroutine build`" if folder == str(DEFAULT_OUT_DIR) else ""
+        raise RoutineError(f"folder not found{hint}", source=folder)
+    try:
+        timeout_ms = duration_in(timeout, (0, MAX_SHARE_MS))
+    except ValueError as e:
+        raise RoutineError(str(e), source="--timeout") from None
+    token = new_token()
+    sock = open_socket(host, port, DEFAULT_SHARE_PORT)
+    shared = describe(sock, host, token)
+    click.echo(qr_code(shared.url), nl=False)
+    click.echo(f"Open on your phone:  {shared.url}")
+    click.echo(f"Podcast feed:        {shared.feed_url}")
+    if shared.local_only:
+        click.echo("Only this computer can open it (no network address found, or --host is local).", err=True)
+    limit = f"for {format_duration(timeout_ms)}" if timeout_ms else "until Ctrl-C"
+    click.echo(f"Sharing {root} {limit}; press Ctrl-C to stop.")
+    reason = ShareServer(root, sock, token, folder_label=folder).run(timeout_ms / 1000 if timeout_ms else None)
+    click.echo("Stopped: the time given by --timeout is up." if reason == "timeout" else "Stopped sharing.")
 
 
 @cli.command()

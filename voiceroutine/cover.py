@@ -10,6 +10,10 @@ SIZE = 1400  # Apple asks for at least 1400 px square
 TOP, BOTTOM = (22, 34, 64), (84, 62, 110)  # night blue to dusk violet
 
 
+def cover_subtitle(stretches: int, duration_ms: int) -> str:
+    return f"{stretches} stretches · {round(duration_ms / 60_000)} min"
+
+
 def make_cover(title: str, subtitle: str) -> bytes:
     """A PNG cover: a soft gradient, a pale moon, and the title."""
     from PIL import Image, ImageDraw, ImageFont

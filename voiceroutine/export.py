@@ -59,6 +59,17 @@ def manifest_path(audio_path: Path) -> Path:
     return audio_path.with_suffix(".json")
 
 
+def listed_files(manifest: dict) -> list[str]:
+    """Every file a build wrote, as named in its manifest (relative to the manifest's folder), the audio first."""
+    files = manifest.get("files", {})
+    names = [manifest["audio"]["file"]]
+    names += [files[kind] for kind in ("lrc", "vtt") if kind in files]
+    tracks = files.get("tracks")
+    if tracks:
+        names += [f"{tracks['folder']}/{name}" for name in [*tracks["files"], tracks["playlist"]]]
+    return names
+
+
 def tracks_folder(audio_path: Path) -> Path:
     """Where ``--split`` puts one file per chapter and the playlist."""
     return audio_path.with_name(f"{audio_path.stem}-tracks")

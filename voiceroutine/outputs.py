@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import __version__
 from .clips import Clip
-from .cover import load_cover, make_cover
+from .cover import cover_subtitle, load_cover, make_cover
 from .durations import format_duration
 from .export import Mix, encode, make_manifest, manifest_path, playlist, track_name, tracks_folder, write_json
 from .files import atomic_folder, write_text
@@ -64,7 +64,7 @@ def write_outputs(rendered: Rendered, output: Path, progress: Progress | None = 
     fmt, rate = settings.format, settings.sample_rate
     clips, chimes = level(script, rendered.clips, rendered.chimes, rate, settings.loudness_lufs, fmt)
     rendered = replace(rendered, clips=clips, chimes=chimes)
-    subtitle = f"{len(routine.stretches)} stretches · {round(script.duration_ms / 60_000)} min"
+    subtitle = cover_subtitle(len(routine.stretches), script.duration_ms)
     cover = load_cover(settings.cover) if settings.cover else make_cover(routine.title, subtitle)
     base = TrackTags(
         title=routine.title,

@@ -154,3 +154,29 @@ def _chapter_time(ms: int) -> str:
     hours, rest = divmod(ms, 3_600_000)
     minutes, rest = divmod(rest, 60_000)
     return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
+
+
+def read_cover(path: Path, fmt: str) -> bytes | None:
+    """The cover art embedded in a file this module tagged, or None if it has none."""
+    import mutagen
+
+    try:
+        if fmt == "mp3":
+            from mutagen.id3 import ID3
+
+            pictures = ID3(str(path)).getall("APIC")
+            return pictures[0].data if pictures else None
+        if fmt == "m4b":
+            from mutagen.mp4 import MP4
+
+            covers = (MP4(str(path)).tags or {}).get("covr")
+            return bytes(covers[0]) if covers else None
+        if fmt == "opus":
+            from mutagen.flac import Picture
+            from mutagen.oggopus import OggOpus
+
+            blocks = OggOpus(str(path)).get("METADATA_BLOCK_PICTURE")
+            return Picture(base64.b64decode(blocks[0])).data if blocks else None
+    except (OSError, ValueError, mutagen.MutagenError):
+        return None
+    return None

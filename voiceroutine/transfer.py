@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import RoutineError, VoiceRoutineError
-from .export import DEFAULT_OUT_DIR, manifest_path
+from .export import DEFAULT_OUT_DIR, listed_files, manifest_path
 from .files import atomic_path
 from .settings import FORMATS
 
@@ -39,17 +39,12 @@ def built_files(ref: str) -> list[tuple[Path, Path]]:
         audio = _built_audio(audio.stem if audio.suffix == ".toml" else ref)
     if not audio.is_file():
         raise RoutineError("file not found", source=ref)
-    manifest_file = manifest_path(audio)
     try:
-        files = json.loads(manifest_file.read_text(encoding="utf-8")).get("files", {})
-    except (OSError, ValueError):
-        files = {}  # an audio file without its manifest: copy just the audio
-    pairs = [(audio, Path(audio.name))]
-    pairs += [(audio.with_name(files[kind]), Path(files[kind])) for kind in ("lrc", "vtt") if kind in files]
-    tracks = files.get("tracks")
-    if tracks:
-        folder = audio.with_name(tracks["folder"])
-        pairs += [(folder / name, Path(tracks["folder"]) / name) for name in [*tracks["files"], tracks["playlist"]]]
+        manifest = json.loads(manifest_path(audio).read_text(encoding="utf-8"))
+        names = listed_files(manifest) if manifest.get("audio", {}).get("file") == audio.name else [audio.name]
+    except (OSError, ValueError, KeyError, TypeError):
+        names = [audio.name]  # an audio file without its manifest: copy just the audio
+    pairs = [(audio.parent / name, Path(name)) for name in names]
     missing = [str(source) for source, _ in pairs if not source.is_file()]
     if missing:
         raise RoutineError(f"{missing[0]} is missing; build the routine again", source=ref)

@@ -1,0 +1,65 @@
+"""A podcast feed of the shared routines (RSS 2.0 with iTunes and Podcasting 2.0 tags).
+
+AntennaPod fetches the feed from the phone itself, so a feed on the home
+network works there; each rebuilt file is a new episode (its guid names the
+file's version), and chapters come as a Podcasting 2.0 JSON file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from email.utils import formatdate
+from xml.etree import ElementTree as ET
+
+from .catalog import Catalog, SharedRoutine
+
+ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+PODCAST = "https://podcastindex.org/namespace/1.0"
+ET.register_namespace("itunes", ITUNES)
+ET.register_namespace("podcast", PODCAST)
+
+
+def render_feed(catalog: Catalog, page_url: str, url_of: Callable[[str], str]) -> bytes:
+    """RSS for every routine; ``url_of`` turns a path under the token (e.g. "files/a.mp3") into an absolute URL."""
+    rss = ET.Element("rss", {"version": "2.0"})
+    channel = ET.SubElement(rss, "channel")
+    _text(channel, "title", "voiceroutine")
+    _text(channel, "link", page_url)
+    _text(channel, "description", "Voice-guided stretching routines, shared from your computer.")
+    _text(channel, "language", "en")
+    _text(channel, f"{{{ITUNES}}}author", "voiceroutine")
+    _text(channel, f"{{{ITUNES}}}explicit", "false")
+    _text(channel, f"{{{ITUNES}}}block", "Yes")  # a private feed: never list it in directories
+    ET.SubElement(channel, f"{{{ITUNES}}}category", {"text": "Health & Fitness"})
+    if catalog.routines:
+        ET.SubElement(channel, f"{{{ITUNES}}}image", {"href": url_of(f"cover/{catalog.routines[0].id}.png")})
+    for routine in catalog.routines:
+        _item(channel, routine, url_of)
+    ET.indent(rss)
+    return ET.tostring(rss, encoding="utf-8", xml_declaration=True)
+
+
+def _item(channel: ET.Element, routine: SharedRoutine, url_of: Callable[[str], str]) -> None:
+    audio = routine.player
+    item = ET.SubElement(channel, "item")
+    _text(item, "title", routine.title)
+    _text(item, "description", "Stretches: " + ", ".join(routine.stretches) + ".")
+    ET.SubElement(item, "enclosure", {"url": url_of(f"files/{audio.path}"), "length": str(audio.size), "type": audio.media_type})
+    _text(item, "guid", f"voiceroutine:{routine.id}:{audio.path}:{audio.mtime_ns}", isPermaLink="false")
+    _text(item, "pubDate", formatdate(audio.mtime_ns / 1e9, usegmt=True))
+    _text(item, f"{{{ITUNES}}}duration", str(round(routine.duration_ms / 1000)))
+    ET.SubElement(item, f"{{{ITUNES}}}image", {"href": url_of(f"cover/{routine.id}.png")})
+    ET.SubElement(item, f"{{{PODCAST}}}chapters", {"url": url_of(f"chapters/{routine.id}.json"), "type": "application/json+chapters"})
+
+
+def chapters_json(routine: SharedRoutine) -> bytes:
+    """The routine's chapters in the Podcasting 2.0 JSON chapters format."""
+    chapters = [{"startTime": c.start_ms / 1000, "endTime": c.end_ms / 1000, "title": c.title} for c in routine.chapters]
+    return json.dumps({"version": "1.2.0", "chapters": chapters}, ensure_ascii=False).encode("utf-8")
+
+
+def _text(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Element:
+    element = ET.SubElement(parent, tag, attributes)
+    element.text = text
+    return element
