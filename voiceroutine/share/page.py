@@ -12,7 +12,7 @@ from html import escape
 from urllib.parse import quote
 
 from ..durations import format_clock
-from .catalog import Catalog, SharedFile, SharedRoutine
+from .catalog import PLAYER_ORDER, Catalog, SharedFile, SharedRoutine
 
 DOWNLOAD_LABELS = {"mp3": "MP3", "m4b": "M4B audiobook", "opus": "Opus", "wav": "WAV", "m3u8": "Tracks playlist", "lrc": "Lyrics (.lrc)", "vtt": "Captions (.vtt)"}
 
@@ -105,7 +105,9 @@ def _card(routine: SharedRoutine) -> str:
         f'<span class="at">{escape(_clock(c.start_ms))}</span><span>{escape(c.title)}</span></button></li>'
         for c in routine.chapters
     )
-    downloads = "".join(_download(f, DOWNLOAD_LABELS[f.kind]) for f in routine.files if "/" not in f.path or f.kind == "m3u8")
+    # Whole-routine audio first, in the order phones play best, then transcripts and the playlist.
+    listed = sorted((f for f in routine.files if "/" not in f.path or f.kind == "m3u8"), key=lambda f: (not f.is_audio, _rank(f)))
+    downloads = "".join(_download(f, DOWNLOAD_LABELS[f.kind]) for f in listed)
     tracks = [f for f in routine.files if "/" in f.path and f.is_audio]
     if tracks:
         links = "".join(f"<li>{_download(f, f.path.rsplit('/', 1)[-1])}</li>" for f in tracks)
@@ -126,6 +128,10 @@ def _card(routine: SharedRoutine) -> str:
 
 def _download(shared: SharedFile, label: str) -> str:
     return f'<a href="{_href(shared)}" download>{escape(label)} <small>{_size(shared.size)}</small></a>'
+
+
+def _rank(shared: SharedFile) -> int:
+    return PLAYER_ORDER.index(shared.kind) if shared.is_audio else 0
 
 
 def _href(shared: SharedFile) -> str:
