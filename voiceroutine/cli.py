@@ -361,8 +361,9 @@ def export_command(source, destination, force) -> None:
 @click.option("--host", metavar="ADDRESS", help="Address to listen on; 127.0.0.1 keeps it to this computer.  [default: every interface, shown as the LAN address]")
 @click.option("--port", type=click.IntRange(0, 65535), help=f"Port to listen on; 0 for any free one.  [default: {DEFAULT_SHARE_PORT}, or any free one if taken]")
 @click.option("--timeout", default="30m", show_default=True, metavar="DURATION", help="Stop sharing after this long, e.g. 10m or 2h; 0 to share until Ctrl-C.")
+@click.option("--studio", is_flag=True, help="Add a form to the page that builds new routines into DIR: pick stretches, holds, pace, voice.")
 @reports_errors
-def share(folder, host, port, timeout) -> None:
+def share(folder, host, port, timeout, studio) -> None:
     """Share built routines with your phone over the home network.
 
     Prints a link and a QR code of it: scan it with the phone's camera to open
@@ -375,6 +376,7 @@ def share(folder, host, port, timeout) -> None:
       voiceroutine share                      # what is in out/, for 30 minutes
       voiceroutine share ~/routines --timeout 2h
       voiceroutine share --host 127.0.0.1     # this computer only
+      voiceroutine share --studio             # and make new routines from the phone
     """
     from .share.server import ShareServer, describe, new_token, open_socket, qr_code
 
@@ -396,7 +398,7 @@ def share(folder, host, port, timeout) -> None:
         click.echo("Only this computer can open it (no network address found, or --host is local).", err=True)
     limit = f"for {format_duration(timeout_ms)}" if timeout_ms else "until Ctrl-C"
     click.echo(f"Sharing {root} {limit}; press Ctrl-C to stop.")
-    reason = ShareServer(root, sock, token, folder_label=folder).run(timeout_ms / 1000 if timeout_ms else None)
+    reason = ShareServer(root, sock, token, folder_label=folder, studio=studio).run(timeout_ms / 1000 if timeout_ms else None)
     click.echo("Stopped: the time given by --timeout is up." if reason == "timeout" else "Stopped sharing.")
 
 

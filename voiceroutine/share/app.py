@@ -19,6 +19,8 @@ from starlette.routing import Mount, Route
 from .catalog import Catalog, cover_art, read_catalog
 from .feed import chapters_json, render_feed
 from .page import render_page
+from .studio import Studio
+from .studio_api import studio_routes
 
 # Sent with every response: no sniffing, no framing, nothing loaded from elsewhere, no Referer leaking the token.
 SECURITY_HEADERS = [
@@ -27,8 +29,8 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (
         b"content-security-policy",
-        b"default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; "
-        b"script-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        b"default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'; "
+        b"script-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     ),
 ]
 
@@ -57,14 +59,15 @@ def _stat(path: Path):
         return None
 
 
-def make_app(folder: Path, token: str, folder_label: str | None = None) -> Starlette:
-    """The app serving ``folder`` under ``/<token>/``."""
+def make_app(folder: Path, token: str, folder_label: str | None = None, studio: Studio | None = None) -> Starlette:
+    """The app serving ``folder`` under ``/<token>/``; with ``studio``, the form that builds new routines too."""
     live = LiveCatalog(folder)
     label = folder_label or str(folder)
 
     def page(request: Request) -> Response:
         feed_url = str(request.url_for("feed"))
-        return HTMLResponse(render_page(live.current(), feed_url, label), headers={"cache-control": "no-cache"})
+        html = render_page(live.current(), feed_url, label, studio=studio is not None)
+        return HTMLResponse(html, headers={"cache-control": "no-cache"})
 
     def feed(request: Request) -> Response:
         base = str(request.url_for("page"))
@@ -102,6 +105,8 @@ def make_app(folder: Path, token: str, folder_label: str | None = None) -> Starl
         Route("/chapters/{routine_id}.json", chapters),
         Route("/files/{path:path}", file),
     ]
+    if studio:
+        routes += studio_routes(folder, studio)
     app = Starlette(routes=[Mount(f"/{token}", routes=routes)])
     app.add_middleware(_SecurityHeaders)
     return app

@@ -12,6 +12,7 @@ from html import escape
 from urllib.parse import quote
 
 from ..durations import format_clock
+from .studio_page import STUDIO_FORM, STUDIO_SCRIPT, STUDIO_STYLE
 from .catalog import PLAYER_ORDER, Catalog, SharedFile, SharedRoutine
 
 DOWNLOAD_LABELS = {"mp3": "MP3", "m4b": "M4B audiobook", "opus": "Opus", "wav": "WAV", "m3u8": "Tracks playlist", "lrc": "Lyrics (.lrc)", "vtt": "Captions (.vtt)"}
@@ -30,10 +31,10 @@ header p, .meta, footer { color: var(--muted); }
 h2 { font-size: 1.15em; margin: 0; }
 audio { width: 100%; margin: 12px 0 4px; }
 ol { list-style: none; padding: 0; margin: 6px 0; }
-li button { width: 100%; display: flex; gap: 12px; padding: 10px 8px; border: 0; border-radius: 8px;
+.chapters button { width: 100%; display: flex; gap: 12px; padding: 10px 8px; border: 0; border-radius: 8px;
             background: none; color: inherit; font: inherit; text-align: left; cursor: pointer; }
-li button:hover, li button:focus { background: #262f49; }
-li button[aria-current="true"] { background: #2d3858; color: var(--accent); }
+.chapters button:hover, .chapters button:focus { background: #262f49; }
+.chapters button[aria-current="true"] { background: #2d3858; color: var(--accent); }
 .at { color: var(--muted); font-variant-numeric: tabular-nums; min-width: 3.6em; }
 .downloads { display: flex; flex-wrap: wrap; gap: 8px; margin-top: 8px; }
 .downloads a { padding: 8px 12px; border-radius: 18px; background: #2d3858; color: var(--accent); text-decoration: none; font-size: .9em; }
@@ -46,7 +47,7 @@ code { word-break: break-all; color: var(--text); }
 
 # Chapter buttons seek their card's player; the chapter playing is highlighted.
 SCRIPT = """
-for (const card of document.querySelectorAll(".routine")) {
+for (const card of document.querySelectorAll(".routine:not(.studio)")) {
   const audio = card.querySelector("audio");
   const buttons = [...card.querySelectorAll("button[data-start]")];
   for (const button of buttons) {
@@ -61,7 +62,8 @@ for (const card of document.querySelectorAll(".routine")) {
 """
 
 
-def render_page(catalog: Catalog, feed_url: str, folder_label: str) -> str:
+def render_page(catalog: Catalog, feed_url: str, folder_label: str, *, studio: bool = False) -> str:
+    """The page; with ``studio``, the "New routine" form above the routines."""
     cards = "".join(_card(routine) for routine in catalog.routines)
     if not cards:
         cards = (
@@ -74,8 +76,9 @@ def render_page(catalog: Catalog, feed_url: str, folder_label: str) -> str:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>voiceroutine</title>
-<style>{STYLE}</style>
+<style>{STYLE}{STUDIO_STYLE if studio else ""}</style>
 </head>
 <body>
 <main>
@@ -84,6 +87,7 @@ def render_page(catalog: Catalog, feed_url: str, folder_label: str) -> str:
 <p>Tap a chapter to jump to it. To keep a file, open its download link
 (on iPhone, then Share &rarr; Save to Files).</p>
 </header>
+{STUDIO_FORM if studio else ""}
 {cards}
 <footer>
 <p>Podcast feed for AntennaPod (Add podcast &rarr; by URL), on this network only:<br>
@@ -91,7 +95,7 @@ def render_page(catalog: Catalog, feed_url: str, folder_label: str) -> str:
 <p>Served by voiceroutine from {escape(folder_label)}; this page stops working when sharing stops.</p>
 </footer>
 </main>
-<script>{SCRIPT}</script>
+<script>{SCRIPT}{STUDIO_SCRIPT if studio else ""}</script>
 </body>
 </html>
 """

@@ -101,12 +101,14 @@ def qr_code(url: str) -> str:
 class ShareServer:
     """The share app served by uvicorn on a socket opened by ``open_socket``."""
 
-    def __init__(self, folder: Path, sock: socket.socket, token: str, folder_label: str | None = None) -> None:
+    def __init__(self, folder: Path, sock: socket.socket, token: str, folder_label: str | None = None, studio: bool = False) -> None:
         import uvicorn
 
         from .app import make_app
+        from .studio import Studio, build_with_library
 
-        app = make_app(folder, token, folder_label)
+        self._studio = Studio(folder, build_with_library) if studio else None
+        app = make_app(folder, token, folder_label, self._studio)
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=3, server_header=False)
         self._server = uvicorn.Server(config)
         self._sock = sock
@@ -125,6 +127,8 @@ class ShareServer:
         finally:
             if timer:
                 timer.cancel()
+            if self._studio:
+                self._studio.close()
             self._sock.close()
         return "timeout" if self._timed_out.is_set() else "stopped"
 

@@ -1,0 +1,88 @@
+"""The studio's endpoints: the form's options, a plan of the routine as edited, builds and their progress.
+
+Reads are GET; only starting a build is a POST, and it must be JSON of a
+bounded size. Every answer is JSON; a refused form says which field and why.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..errors import RoutineError
+from .studio import FORM_SOURCE, Studio, StudioBusy, choices, describe_bases, find_bases, routine_from_form
+
+MAX_FORM_BYTES = 16 * 1024  # a 50-stretch form is under 4 kB
+
+
+def studio_routes(folder: Path, studio: Studio) -> list[Route]:
+    options_once = functools.cache(choices)  # listing voices starts each engine once
+
+    def options(request: Request) -> Response:
+        return JSONResponse({"bases": describe_bases(find_bases(folder)), **options_once()})
+
+    def plan(request: Request) -> Response:
+        raw = request.query_params.get("form", "")
+        if len(raw) > MAX_FORM_BYTES:
+            return _refused("the form is too large", 413)
+        try:
+            _, routine = routine_from_form(_json(raw), find_bases(folder))
+            from ..pipeline import plan as plan_routine
+            from ..settings import resolve_settings
+
+            script = plan_routine(routine, resolve_settings(routine.settings))
+        except RoutineError as e:
+            return _refused(_message(e))
+        holds = [{"id": s.id, "hold_ms": s.hold_ms, "sides": s.sides} for s in routine.stretches]
+        return JSONResponse({"duration_ms": script.duration_ms, "stretches": holds, "dropped_cues": len(script.dropped)})
+
+    async def build(request: Request) -> Response:
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            return _refused("send the form as application/json", 415)
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_FORM_BYTES:
+                return _refused("the form is too large", 413)
+        try:
+            text, routine = routine_from_form(_json(body.decode("utf-8", errors="replace")), find_bases(folder))
+            job = studio.submit(text, routine)
+        except RoutineError as e:
+            return _refused(_message(e))
+        except StudioBusy as e:
+            return JSONResponse({"error": str(e)}, status_code=503, headers={"retry-after": "30"})
+        return JSONResponse(job.to_dict(), status_code=202)
+
+    def job(request: Request) -> Response:
+        found = studio.job(request.path_params["job_id"])
+        if not found:
+            return _refused("no such build", 404)
+        return JSONResponse(found.to_dict(), headers={"cache-control": "no-store"})
+
+    return [
+        Route("/studio/options", options),
+        Route("/studio/plan", plan),
+        Route("/studio/build", build, methods=["POST"]),
+        Route("/studio/jobs/{job_id}", job),
+    ]
+
+
+def _json(raw: str) -> object:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise RoutineError("not valid JSON", source=FORM_SOURCE) from None
+
+
+def _message(error: RoutineError) -> str:
+    """The loader's message without the "form:" every one of them starts with."""
+    return str(error).removeprefix(f"{FORM_SOURCE}: ")
+
+
+def _refused(message: str, status: int = 400) -> Response:
+    return JSONResponse({"error": message}, status_code=status)
