@@ -142,7 +142,7 @@ def shared_folder(tmp_path_factory, short_routine, engine) -> Path:
 class RunningShare:
     """`voiceroutine share` running for real (uvicorn on loopback) in a background thread."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, studio: bool = False) -> None:
         import threading
 
         from voiceroutine.share.server import ShareServer, describe, new_token, open_socket
@@ -151,7 +151,7 @@ class RunningShare:
         sock = open_socket("127.0.0.1", 0, 0)
         self.url = describe(sock, "127.0.0.1", self.token).url  # http://127.0.0.1:<port>/<token>/
         self.origin = self.url.rsplit("/", 2)[0]  # http://127.0.0.1:<port>
-        self.server = ShareServer(folder, sock, self.token)
+        self.server = ShareServer(folder, sock, self.token, studio=studio)
         self._thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> RunningShare:
