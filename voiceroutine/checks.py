@@ -6,9 +6,14 @@ what was expected; the caller adds where (a file and field, or an option).
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Sequence
 
 from .durations import format_duration, parse_duration
+
+_UNSPOKEN = {"Cc", "Cf", "Cs", "Co", "Cn"}  # controls, format marks, surrogates, private use, unassigned
+_PHONEME_BRACKETS = re.compile(r"\[{2,}|\]{2,}")
 
 
 def describe(value: object) -> str:
@@ -74,11 +79,19 @@ def one_of(value: object, choices: Sequence[str]) -> str:
     return value
 
 
+def speakable(value: str) -> str:
+    """Text safe to hand a speech engine: no control or format characters (NUL, escapes,
+    bidirectional overrides, lone surrogates), no ``[[phoneme]]`` markup (Piper reads it
+    as raw phonemes), and white space folded to single spaces."""
+    kept = "".join(" " if unicodedata.category(c) in _UNSPOKEN else c for c in value)
+    return " ".join(_PHONEME_BRACKETS.sub(lambda m: m.group(0)[0], kept).split())
+
+
 def text(value: object, max_len: int) -> str:
-    """Text with its white space folded to single spaces, non-empty and at most ``max_len`` long."""
+    """Speakable text (see ``speakable``), non-empty and at most ``max_len`` long."""
     if not isinstance(value, str):
         raise ValueError(f"expected text in quotes, got {describe(value)}")
-    folded = " ".join(value.split())
+    folded = speakable(value)
     if not folded:
         raise ValueError("must not be empty")
     if len(folded) > max_len:
