@@ -118,3 +118,26 @@ def test_voices_command_lists_the_bundled_piper_voice():
     result = CliRunner().invoke(cli, ["voices", "--engine", "piper"])
     assert result.exit_code == 0
     assert result.output.startswith("joe ")
+
+
+ESPEAK_LENGTHS = """
+import json
+from voiceroutine.engines import get_engine
+engine = get_engine("pyttsx3")
+voice = engine.resolve_voice(None)
+print(json.dumps([engine.synthesize(text, voice, 140).duration_ms for text in ("Halfway.", "Stretch 2 of 5. Piriformis stretch.")]))
+"""
+
+
+def test_espeak_speaks_every_phrase_at_the_rate_asked_for():
+    """espeak applies the rate before each phrase starts: fresh processes (where the driver once raced
+    and spoke some phrases at its default rate, a third faster) all give the same lengths."""
+    import json
+    import subprocess
+
+    runs = [json.loads(subprocess.run([sys.executable, "-c", ESPEAK_LENGTHS], capture_output=True, text=True, check=True).stdout) for _ in range(6)]
+    for lengths in runs:
+        for length, first in zip(lengths, runs[0]):
+            assert length == pytest.approx(first, rel=0.01), runs
+    words = 7  # "Stretch two of five. Piriformis stretch." at 140 words a minute, with its pauses
+    assert words / (runs[0][1] / 60_000) == pytest.approx(140, rel=0.35)

@@ -50,6 +50,7 @@ class Pyttsx3Engine:
             # One file per runAndWait: the driver keeps only the last pending file name.
             self._engine.save_to_file(text, str(path))
             self._engine.runAndWait()
+            self._settle()
             deadline = time.monotonic() + patience_s
             while not path.exists() and time.monotonic() < deadline:
                 time.sleep(0.01)
@@ -82,8 +83,10 @@ class Pyttsx3Engine:
     def synthesize(self, text: str, voice: str, rate: int) -> Clip:
         engine = self._driver()
         try:
+            self._settle()
             engine.setProperty("voice", voice)
             engine.setProperty("rate", rate)
+            self._settle()
             with tempfile.TemporaryDirectory(prefix="voiceroutine-") as folder:
                 path = Path(folder) / "phrase.wav"
                 self._speak_to_file(text, path)
@@ -92,8 +95,22 @@ class Pyttsx3Engine:
             raise SynthesisError(f"the speech engine failed on {text[:60]!r}: {e}") from e
         return clip_from_wav(data)
 
+    @staticmethod
+    def _settle() -> None:
+        """Wait until espeak has carried out every queued command.
+
+        espeak runs in its own thread here and queues parameter changes; without
+        this, a phrase could start before its voice and rate apply and be spoken
+        at the previous (or default) rate, and the cache would keep it so.
+        """
+        if sys.platform.startswith("linux"):
+            from pyttsx3.drivers import _espeak
+
+            _espeak.Synchronize()
+
     def cache_key(self, voice: str, rate: int) -> str:
-        return f"pyttsx3 {metadata.version('pyttsx3')} {self._backend_version()} voice={voice} rate={rate}"
+        # "settled": made after espeak applied the rate (earlier entries may have the wrong rate).
+        return f"pyttsx3 {metadata.version('pyttsx3')} {self._backend_version()} voice={voice} rate={rate} settled"
 
     def _backend_version(self) -> str:
         self._driver()
