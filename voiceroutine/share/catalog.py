@@ -109,9 +109,10 @@ def _read_routine(root: Path, manifest_file: Path) -> SharedRoutine | None:
         chapters = tuple(Chapter(str(c["title"]), int(c["start_ms"]), int(c["end_ms"])) for c in manifest["chapters"])
         stretches = tuple(str(s["name"]) for s in manifest["routine"]["stretches"])
         title, duration_ms = str(manifest["routine"]["title"]), int(audio["duration_ms"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        stem = Path(names[0]).stem
+    # Whatever is wrong with a file (even nesting too deep to parse, or an infinite number), it is not shared.
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError):
         return None
-    stem = Path(names[0]).stem
     names += [f"{stem}.{fmt}" for fmt in FORMATS if f"{stem}.{fmt}" not in names]  # the same build, other formats
     files = tuple(f for f in (_shared_file(root, name) for name in names) if f)
     if not files or files[0].path != names[0]:
