@@ -29,6 +29,7 @@ from ..settings import FORMATS, GUIDANCE_LEVELS, PACES
 STUDIO_HEADER = "# Made with voiceroutine share --studio; rebuild with: voiceroutine build {name}.toml -o {name}.mp3\n"
 FORM_SOURCE = "form"
 MAX_TITLE = 80
+FORM_SETTINGS = ("guidance", "pace", "engine", "voice")
 MAX_WAITING = 2  # builds queued behind the running one; more get a "busy" answer
 KEPT_JOBS = 20
 
@@ -73,7 +74,7 @@ def describe_bases(bases: Mapping[str, Base]) -> list[dict]:
             "key": base.key,
             "label": base.label,
             "title": base.routine.title,
-            "settings": {name: base.routine.settings.get(name) for name in ("guidance", "pace", "engine", "voice")},
+            "settings": {name: base.routine.settings.get(name) for name in FORM_SETTINGS},
             "stretches": [
                 {"id": s.id, "name": s.name, "hold_s": s.hold_ms / 1000, "sides": s.sides, "rest_s": s.rest_ms / 1000}
                 for s in base.routine.stretches
@@ -120,7 +121,12 @@ def routine_from_form(form: object, bases: Mapping[str, Base]) -> tuple[str, Rou
     settings = form.get("settings", {})
     if not isinstance(settings, dict):
         raise RoutineError("expected a table of settings", source=FORM_SOURCE, field="settings")
-    data.setdefault("settings", {}).update({k: v for k, v in settings.items() if v not in (None, "")})
+    for name, value in settings.items():
+        # Only what the form offers: nothing that names a file on this computer (cover, chimes).
+        if name not in FORM_SETTINGS:
+            raise RoutineError(f"the studio sets only {', '.join(FORM_SETTINGS)}", source=FORM_SOURCE, field=f"settings.{name}")
+        if value not in (None, ""):
+            data.setdefault("settings", {})[name] = value
     import tomli_w
 
     text = tomli_w.dumps(data)
@@ -137,7 +143,7 @@ def _chosen_stretches(chosen: object, stretches: list[dict], base: Routine) -> l
     picked = []
     for number, choice in enumerate(chosen, 1):
         if not isinstance(choice, dict) or choice.get("id") not in by_id:
-            raise RoutineError("not a stretch of the base routine", source=FORM_SOURCE, field=f"stretch {number}")
+            raise RoutineError("not a stretch of the base routine", source=FORM_SOURCE, field=f"stretch[{number}].id")
         table = {**by_id[choice["id"]], "id": choice["id"]}
         table.update({key: choice[key] for key in ("hold", "sides", "rest") if choice.get(key) not in (None, "")})
         picked.append(table)
@@ -172,7 +178,8 @@ class Studio:
     def __init__(self, folder: Path, builder: Builder, max_waiting: int = MAX_WAITING) -> None:
         self.folder = folder
         self._builder = builder
-        self._queue: queue.Queue[tuple[str, str, Routine] | None] = queue.Queue(maxsize=max_waiting + 1)
+        self._max_waiting = max_waiting
+        self._queue: queue.Queue[tuple[str, str, Routine] | None] = queue.Queue()
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -182,10 +189,12 @@ class Studio:
     def submit(self, text: str, routine: Routine) -> Job:
         job = Job(secrets.token_urlsafe(8), routine.id)
         with self._lock:
-            try:
-                self._queue.put_nowait((job.id, text, routine))
-            except queue.Full:
-                raise StudioBusy("busy: other builds are waiting; try again in a minute") from None
+            if self._stopping.is_set():
+                raise StudioBusy("sharing is stopping; no more builds")
+            unfinished = sum(j.state in ("queued", "running") for j in self._jobs.values())
+            if unfinished > self._max_waiting:  # one running, max_waiting behind it
+                raise StudioBusy("busy: other builds are waiting; try again in a minute")
+            self._queue.put((job.id, text, routine))
             self._jobs[job.id] = job
             for old in list(self._jobs)[:-KEPT_JOBS]:
                 del self._jobs[old]
@@ -197,11 +206,12 @@ class Studio:
 
     def close(self, timeout_s: float = 10) -> None:
         """Stop taking builds; a running one stops at its next progress report, leaving no partial file."""
-        self._stopping.set()
-        try:
-            self._queue.put_nowait(None)
-        except queue.Full:
-            pass
+        with self._lock:
+            self._stopping.set()
+            for job_id, job in self._jobs.items():
+                if job.state == "queued":
+                    self._jobs[job_id] = dataclasses.replace(job, state="failed", error="sharing stopped before this build began")
+        self._queue.put(None)
         self._worker.join(timeout_s)
 
     def _update(self, job_id: str, **changes: Any) -> None:
@@ -215,6 +225,8 @@ class Studio:
             if item is None:
                 return
             job_id, text, routine = item
+            if self._stopping.is_set():
+                return
             self._update(job_id, state="running")
 
             def progress(stage: str, done: int, total: int) -> None:
