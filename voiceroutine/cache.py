@@ -1,26 +1,31 @@
 """A content-addressed cache of synthesised phrases.
 
 Each entry is one clip, stored under sha256(engine key + text), written to a
-temporary name and renamed into place, and checked against its own digest when
-read: a damaged entry is deleted and made again, never played.
+temporary name and renamed into place, and checked when read against a digest
+of its key and samples: a damaged entry, or one copied under another phrase's
+name, is deleted and made again, never played. The cache is bounded: after a
+build, the entries used longest ago go once it is over its size limit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import struct
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from .clips import Clip
 
 log = logging.getLogger(__name__)
 
-_MAGIC = b"VRCLIP1\0"
-_HEADER = struct.Struct("<8sI32s")  # magic, sample rate, sha256 of the samples
+_MAGIC = b"VRCLIP2\0"
+_HEADER = struct.Struct("<8sI32s")  # magic, sample rate, sha256 of the key and the samples
+DEFAULT_LIMIT_MB = 500  # bed-back in one voice and pace is about 20 MB
 
 
 def default_cache_dir() -> Path:
@@ -39,9 +44,29 @@ def phrase_key(engine_key: str, text: str) -> str:
     return hashlib.sha256(f"{engine_key}\n{text}".encode()).hexdigest()
 
 
+def default_limit_bytes() -> int:
+    """``VOICEROUTINE_CACHE_MB`` (whole megabytes) if set and valid, else DEFAULT_LIMIT_MB."""
+    value = os.environ.get("VOICEROUTINE_CACHE_MB", "")
+    megabytes = int(value) if value.isdigit() else DEFAULT_LIMIT_MB
+    return megabytes * 1_000_000
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    root: Path
+    entries: int
+    size_bytes: int
+    limit_bytes: int
+
+
+def _digest(key: str, samples: bytes) -> bytes:
+    return hashlib.sha256(key.encode("ascii") + b"\0" + samples).digest()
+
+
 class PhraseCache:
-    def __init__(self, root: Path | None = None):
+    def __init__(self, root: Path | None = None, limit_bytes: int | None = None):
         self.root = root or default_cache_dir()
+        self.limit_bytes = default_limit_bytes() if limit_bytes is None else limit_bytes
 
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.clip"
@@ -58,7 +83,9 @@ class PhraseCache:
         if len(data) >= _HEADER.size:
             magic, rate, digest = _HEADER.unpack_from(data)
             samples = data[_HEADER.size :]
-            if magic == _MAGIC and rate > 0 and hashlib.sha256(samples).digest() == digest:
+            if magic == _MAGIC and rate > 0 and len(samples) % 2 == 0 and _digest(key, samples) == digest:
+                with contextlib.suppress(OSError):
+                    os.utime(path)  # recently used: kept longest when the cache is trimmed
                 return Clip(samples, rate)
         log.warning("damaged cache entry %s; making it again", path)
         path.unlink(missing_ok=True)
@@ -72,10 +99,48 @@ class PhraseCache:
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
             try:
                 with os.fdopen(fd, "wb") as f:
-                    f.write(_HEADER.pack(_MAGIC, clip.rate, hashlib.sha256(clip.samples).digest()))
+                    f.write(_HEADER.pack(_MAGIC, clip.rate, _digest(key, clip.samples)))
                     f.write(clip.samples)
                 os.replace(tmp, path)
             finally:
                 Path(tmp).unlink(missing_ok=True)
         except OSError as e:
             log.warning("cannot write to the phrase cache %s (%s)", self.root, e)
+
+    def _entries(self) -> list[tuple[Path, os.stat_result]]:
+        found = []
+        for path in self.root.glob("??/*.clip"):
+            with contextlib.suppress(OSError):
+                found.append((path, path.stat()))
+        return found
+
+    def info(self) -> CacheInfo:
+        entries = self._entries()
+        return CacheInfo(self.root, len(entries), sum(stat.st_size for _, stat in entries), self.limit_bytes)
+
+    def trim(self) -> int:
+        """Delete the entries used longest ago until the cache is within its limit; returns how many went."""
+        entries = sorted(self._entries(), key=lambda entry: entry[1].st_mtime_ns)
+        size = sum(stat.st_size for _, stat in entries)
+        removed = 0
+        for path, stat in entries:
+            if size <= self.limit_bytes:
+                break
+            with contextlib.suppress(OSError):
+                path.unlink()
+                size -= stat.st_size
+                removed += 1
+        return removed
+
+    def clear(self) -> int:
+        """Delete every entry and leftover temporary file; only files the cache wrote are touched."""
+        removed = 0
+        for pattern in ("??/*.clip", "??/.*.part"):
+            for path in self.root.glob(pattern):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    removed += pattern.endswith(".clip")
+        for folder in self.root.glob("??"):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty
+        return removed

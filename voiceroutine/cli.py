@@ -427,6 +427,40 @@ def voices(lang, engine) -> None:
         click.echo(f"No voices for {lang!r}; try `voiceroutine voices` for all.", err=True)
 
 
+@cli.group(name="cache")
+def cache_group() -> None:
+    """Show or clear the cache of spoken phrases.
+
+    Builds keep every phrase they synthesise, so a rebuild with other holds
+    or chimes needs no speech engine. The cache lives in ~/.cache/voiceroutine
+    (VOICEROUTINE_CACHE moves it) and is kept under a size limit, 500 MB unless
+    VOICEROUTINE_CACHE_MB says otherwise, by removing the phrases used longest ago.
+
+    \b
+    Examples:
+      voiceroutine cache info
+      voiceroutine cache clear
+    """
+
+
+@cache_group.command(name="info")
+def cache_info() -> None:
+    """Where the cache is, how many phrases it holds, and its size."""
+    from .cache import PhraseCache
+
+    info = PhraseCache().info()
+    click.echo(f"{info.root}: {_count(info.entries, 'phrase')}, {info.size_bytes / 1e6:.1f} MB of {info.limit_bytes / 1e6:.0f} MB")
+
+
+@cache_group.command(name="clear")
+def cache_clear() -> None:
+    """Remove every cached phrase (the next build speaks them again)."""
+    from .cache import PhraseCache
+
+    cache = PhraseCache()
+    click.echo(f"removed {_count(cache.clear(), 'phrase')} from {cache.root}")
+
+
 def _stop_on_sigterm(signum, frame) -> None:
     # Unwind like Ctrl-C, so temporary files are removed and earlier outputs stay intact.
     raise KeyboardInterrupt

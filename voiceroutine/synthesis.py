@@ -8,11 +8,15 @@ depend on which worker finished first.
 
 from __future__ import annotations
 
+import contextlib
+import faulthandler
 import importlib
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -31,6 +35,8 @@ Progress = Callable[[str, int, int], None]
 PROCESSING = "swr64-trim-50dBFS-10ms-40ms"
 # Fewer phrases than this are quicker to speak than to start workers for.
 MIN_PARALLEL_PHRASES = 8
+# No phrase takes this long unless the engine has hung (the longest, a 2000-character intro, takes seconds).
+PHRASE_TIMEOUT_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -49,10 +55,14 @@ def voice_phrases(
     cache: PhraseCache,
     progress: Progress | None = None,
     jobs: int | None = None,
+    phrase_timeout_s: float = PHRASE_TIMEOUT_S,
 ) -> Voiced:
     """Return a clip for every phrase, synthesising only those the cache lacks.
 
-    ``jobs`` is how many processes speak at once (None: one per core).
+    ``jobs`` is how many processes speak at once (None: one per core). A phrase
+    the engine has not finished after ``phrase_timeout_s`` stops the build with
+    a SynthesisError naming it (in a thread other than the main one, only when
+    worker processes speak).
     """
     phrases = list(dict.fromkeys(phrases))
     engine_key = f"{engine.cache_key(voice, rate)} sample_rate={sample_rate} {PROCESSING}"
@@ -65,38 +75,83 @@ def voice_phrases(
             clips[text] = clip
         else:
             missing.append((text, key))
-    made = _synthesise(engine, [text for text, _ in missing], voice, rate, sample_rate, jobs or os.cpu_count() or 1, progress)
+    request = _Request(voice, rate, sample_rate, phrase_timeout_s)
+    made = _synthesise(engine, [text for text, _ in missing], request, jobs or os.cpu_count() or 1, progress)
     for (text, key), clip in zip(missing, made):
         cache.put(key, clip)
         clips[text] = clip
+    if missing:
+        cache.trim()
     log.info("voiced %d phrases: %d synthesised, %d from the cache", len(phrases), len(missing), len(phrases) - len(missing))
     return Voiced(clips, len(missing))
 
 
-def _prepare(engine: Engine, text: str, voice: str, rate: int, sample_rate: int) -> Clip:
-    return trim_silence(resample(engine.synthesize(text, voice, rate), sample_rate))
+@dataclass(frozen=True)
+class _Request:
+    voice: str
+    rate: int
+    sample_rate: int
+    timeout_s: float
+
+
+def _prepare(engine: Engine, text: str, request: _Request) -> Clip:
+    with _time_limit(request.timeout_s, text):
+        spoken = engine.synthesize(text, request.voice, request.rate)
+    return trim_silence(resample(spoken, request.sample_rate))
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float, text: str) -> Iterator[None]:
+    """Raise SynthesisError naming ``text`` if the block runs longer than ``seconds`` (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise SynthesisError(
+            f"the speech engine took more than {seconds:g} s on {_excerpt(text)} and was stopped; "
+            "try again, or another --voice or --engine"
+        )
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _excerpt(text: str) -> str:
+    return repr(text if len(text) <= 60 else text[:57] + "...")
 
 
 _worker_engine: Engine | None = None
+_worker_devnull = None
 
 
 def _start_worker(engine_class: str) -> None:
-    global _worker_engine
+    global _worker_engine, _worker_devnull
     module_name, class_name = engine_class.split(":")
     _worker_engine = getattr(importlib.import_module(module_name), class_name)()
+    _worker_devnull = open(os.devnull, "w")  # noqa: SIM115 (for the worker's lifetime)
 
 
-def _work(text: str, voice: str, rate: int, sample_rate: int) -> Clip:
-    return _prepare(_worker_engine, text, voice, rate, sample_rate)
+def _work(text: str, request: _Request) -> Clip:
+    # An engine stuck inside native code never lets the alarm's handler run: then the worker ends
+    # itself a little later, and the build stops with a message instead of waiting for ever.
+    faulthandler.dump_traceback_later(request.timeout_s + 30, exit=True, file=_worker_devnull)
+    try:
+        return _prepare(_worker_engine, text, request)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
 
 
-def _synthesise(
-    engine: Engine, texts: list[str], voice: str, rate: int, sample_rate: int, jobs: int, progress: Progress | None
-) -> list[Clip]:
+def _synthesise(engine: Engine, texts: list[str], request: _Request, jobs: int, progress: Progress | None) -> list[Clip]:
     if jobs <= 1 or len(texts) < MIN_PARALLEL_PHRASES:
         made = []
         for done, text in enumerate(texts, 1):
-            made.append(_prepare(engine, text, voice, rate, sample_rate))
+            made.append(_prepare(engine, text, request))
             if progress:
                 progress("Synthesising", done, len(texts))
         return made
@@ -108,7 +163,7 @@ def _synthesise(
         with ProcessPoolExecutor(min(jobs, len(texts)), mp_context=context, initializer=_start_worker, initargs=(engine_class,)) as pool:
             # Longest first, so no long phrase is left running alone at the end.
             order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-            futures = {pool.submit(_work, texts[i], voice, rate, sample_rate): i for i in order}
+            futures = {pool.submit(_work, texts[i], request): i for i in order}
             try:
                 for done, future in enumerate(as_completed(futures), 1):
                     results[futures[future]] = future.result()
@@ -118,5 +173,7 @@ def _synthesise(
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
     except BrokenProcessPool:
-        raise SynthesisError("a speech worker stopped unexpectedly; try again with --jobs 1") from None
+        raise SynthesisError(
+            f"a speech worker stopped unexpectedly, or hung for more than {request.timeout_s:g} s; try again with --jobs 1"
+        ) from None
     return results
