@@ -119,9 +119,83 @@ def piper_rows(tmp: Path, runs: int) -> list[Row]:
     ]
 
 
+def share_figures(folder: Path, runs: int) -> list[tuple[str, str, str, str]]:
+    """`voiceroutine share` on loopback: page and feed times, and 50 phones downloading at once.
+
+    Wi-Fi carries 5 to 50 MB/s, so the server keeps up when it serves faster than that.
+    """
+    import http.client
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from voiceroutine.share.server import ShareServer, describe, new_token, open_socket
+
+    token = new_token()
+    sock = open_socket("127.0.0.1", 0, 0)
+    port = sock.getsockname()[1]
+    server = ShareServer(folder, sock, token)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    audio = next(folder.glob("*.mp3"))
+
+    def get(path: str, headers: dict | None = None) -> bytes:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        connection.request("GET", f"/{token}/{path}", headers=headers or {})
+        body = connection.getresponse().read()
+        connection.close()
+        return body
+
+    def timed(path: str) -> float:
+        return min(_seconds(lambda: get(path)) for _ in range(max(runs, 3) * 3))
+
+    try:
+        for _ in range(50):  # wait for the server to answer
+            try:
+                get("")
+                break
+            except OSError:
+                time.sleep(0.05)
+        page_ms, feed_ms = timed("") * 1000, timed("feed.xml") * 1000
+        size = audio.stat().st_size
+        with ThreadPoolExecutor(50) as pool:
+            started = time.perf_counter()
+            bodies = list(pool.map(lambda i: get(f"files/{audio.name}", {"Range": f"bytes={i * 1000}-"}), range(50)))
+            wall = time.perf_counter() - started
+    finally:
+        server.stop()
+        thread.join(timeout=10)
+    exact = all(body == audio.read_bytes()[i * 1000 :] for i, body in enumerate(bodies))
+    rate = sum(map(len, bodies)) / wall / 1e6
+    return [
+        ("share page", f"{page_ms:.0f} ms", "< 200 ms", "yes" if page_ms < 200 else "NO"),
+        ("podcast feed", f"{feed_ms:.0f} ms", "< 200 ms", "yes" if feed_ms < 200 else "NO"),
+        (
+            f"50 ranged downloads at once ({size / 1e6:.1f} MB file)",
+            f"{wall:.2f} s, {rate:.0f} MB/s",
+            "all byte-exact, > 50 MB/s (faster than Wi-Fi)",
+            "yes" if exact and rate > 50 else "NO",
+        ),
+    ]
+
+
+def _seconds(action) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def print_rows(header: tuple[str, ...], table: list[tuple[str, ...]]) -> None:
+    table = [header, *table]
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    for i, cells in enumerate(table):
+        print("| " + " | ".join(cell.ljust(w) for cell, w in zip(cells, widths)) + " |")
+        if i == 0:
+            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+
+
 def print_table(rows: list[Row], runs: int) -> None:
     header = ("case", "audio", "wall s", "floor s", "x floor", "peak MB", "synth", "target", "met")
-    table = [header]
+    table = []
     for row in rows:
         run = row.run
         table.append(
@@ -137,11 +211,7 @@ def print_table(rows: list[Row], runs: int) -> None:
                 row.met,
             )
         )
-    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-    for i, cells in enumerate(table):
-        print("| " + " | ".join(cell.ljust(w) for cell, w in zip(cells, widths)) + " |")
-        if i == 0:
-            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    print_rows(header, table)
     load = os.getloadavg()[0]
     print(f"\n{CORES} cores; Python {sys.version.split()[0]}; best of {runs} for warm rows; load average {load:.2f} at the end")
 
@@ -154,9 +224,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="voiceroutine-bench-") as folder:
         tmp = Path(folder)
         rows = encoder_rows(tmp, tmp / "cache", options.runs)
+        shared = tmp / "shared"
+        shared.mkdir()
+        for name in ("warm.mp3", "warm.json"):
+            (tmp / name).rename(shared / name)
+        share = share_figures(shared, options.runs)
         if not options.no_piper:
             rows += piper_rows(tmp, options.runs)
     print_table(rows, options.runs)
+    print()
+    print_rows(("share", "measured", "target", "met"), share)
 
 
 if __name__ == "__main__":

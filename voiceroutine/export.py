@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -171,11 +172,15 @@ def encode(
 
         feed(process, blocks, count)
         returncode = process.wait()
+        if returncode < 0:
+            name = signal.Signals(-returncode).name
+            raise EncoderError(f"ffmpeg was stopped ({name}) while writing {dest}, perhaps for want of memory; run the build again")
         if returncode != 0:
             ffmpeg_log.seek(0)
             detail = ffmpeg_log.read().decode(errors="replace").strip().splitlines()
             reason = detail[-1] if detail else f"exit status {returncode}"
-            raise EncoderError(f"ffmpeg could not write {dest}: {reason}")
+            advice = "; free some space and build again" if "No space left" in reason else ""
+            raise EncoderError(f"ffmpeg could not write {dest}: {reason}{advice}")
         if finish:
             finish(tmp)
 

@@ -8,6 +8,7 @@ previous file exactly as it was and no stray temporary file behind.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import tempfile
@@ -62,3 +63,27 @@ def atomic_folder(path: Path) -> Iterator[Path]:
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def exclusive(path: Path) -> Iterator[None]:
+    """Hold a lock named after ``path`` so two builds of the same output take turns.
+
+    Each file is replaced atomically anyway; the lock keeps the audio, its
+    transcripts and its manifest from one build, never a mix of two. The lock
+    file lives in the temporary folder, not beside the outputs.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; each file is still atomic
+        yield
+        return
+    folder = Path(tempfile.gettempdir()) / f"voiceroutine-locks-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    name = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:32]
+    with open(folder / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -17,7 +17,7 @@ from .clips import Clip
 from .cover import cover_subtitle, load_cover, make_cover
 from .durations import format_duration
 from .export import Mix, encode, make_manifest, manifest_path, playlist, track_name, tracks_folder, write_json
-from .files import atomic_folder, write_text
+from .files import atomic_folder, exclusive, write_text
 from .loudness import level
 from .render import ms_to_frames, render, total_frames
 from .routine import Routine
@@ -59,7 +59,15 @@ def _words(script: Script, start_ms: int = 0, end_ms: int | None = None) -> list
 
 
 def write_outputs(rendered: Rendered, output: Path, progress: Progress | None = None) -> Path:
-    """Write every file of the build; return the manifest's path."""
+    """Write every file of the build; return the manifest's path.
+
+    Another build writing the same output waits, so the files on disk all come from one build.
+    """
+    with exclusive(output):
+        return _write_outputs(rendered, output, progress)
+
+
+def _write_outputs(rendered: Rendered, output: Path, progress: Progress | None) -> Path:
     routine, settings, script = rendered.routine, rendered.settings, rendered.script
     fmt, rate = settings.format, settings.sample_rate
     clips, chimes = level(script, rendered.clips, rendered.chimes, rate, settings.loudness_lufs, fmt)
