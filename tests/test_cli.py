@@ -9,7 +9,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from voiceroutine import pipeline
+from voiceroutine import engines
 from voiceroutine.cli import cli
 from voiceroutine.errors import SynthesisError
 
@@ -20,7 +20,7 @@ COMMANDS = ["build", "plan", "list", "init", "validate", "voices"]
 def run(tmp_path, monkeypatch, tone_engine):
     """Invoke the CLI in an empty folder, with the tone engine standing in for speech."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(pipeline, "get_engine", lambda name: tone_engine)
+    monkeypatch.setattr(engines, "get_engine", lambda name: tone_engine)
 
     def invoke(*args: str):
         return CliRunner().invoke(cli, list(args))
@@ -255,3 +255,22 @@ def test_chime_files_in_a_routine_are_found_beside_it(run, tmp_path):
     (folder / "bell.wav").unlink()
     line = one_line_error(run("plan", "routines/mine.toml"), 2)
     assert line.startswith("Error: routines/mine.toml: settings.start_chime: ") and "bell.wav: file not found" in line
+
+
+LOADED_LIBRARIES = """
+import sys
+from voiceroutine.cli import cli
+try:
+    cli(sys.argv[1:], prog_name="voiceroutine")
+except SystemExit:
+    pass
+heavy = {"pydub", "audioop", "pyttsx3", "piper", "onnxruntime", "mutagen", "PIL", "starlette", "uvicorn", "segno", "multiprocessing"}
+print(sorted({name.split(".")[0] for name in sys.modules} & heavy), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["plan"], ["plan", "--json", "--hold", "20s"], ["validate", "bed-back"], ["list"]])
+def test_quick_commands_load_no_audio_or_speech_library(args):
+    """Start-up stays light: commands that make no audio import none of the audio, speech or server libraries."""
+    run = subprocess.run([sys.executable, "-c", LOADED_LIBRARIES, *args], capture_output=True, text=True)
+    assert run.stderr.strip().splitlines()[-1] == "[]", run.stderr

@@ -11,12 +11,37 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .pipeline import BuildResult, build, plan
-from .errors import EncoderError, RoutineError, SynthesisError, VoiceRoutineError
-from .routine import Routine, Stretch, load_routine
-from .script import Script, build_script
-from .overrides import Overrides, apply_overrides
-from .settings import Settings, resolve_settings
+# Names are imported on first use, so `voiceroutine --help` and `plan` start quickly
+# and load no audio or speech library.
+_EXPORTS = {
+    "BuildResult": "pipeline",
+    "build": "pipeline",
+    "plan": "pipeline",
+    "EncoderError": "errors",
+    "RoutineError": "errors",
+    "SynthesisError": "errors",
+    "VoiceRoutineError": "errors",
+    "Routine": "routine",
+    "Stretch": "routine",
+    "load_routine": "routine",
+    "Script": "script",
+    "build_script": "script",
+    "Overrides": "overrides",
+    "apply_overrides": "overrides",
+    "Settings": "settings",
+    "resolve_settings": "settings",
+}
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'voiceroutine' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BuildResult",

@@ -20,14 +20,13 @@ import click
 from . import __version__
 from .checks import duration_in
 from .durations import format_clock, format_duration
-from .export import DEFAULT_OUT_DIR
 from .errors import RoutineError, VoiceRoutineError
 from .routine import Routine, builtin_ids, load_routine, read_routine_text
 from .table import plan_table
 from .engines import ENGINES
 from .overrides import apply_overrides, parse_overrides
 from .routine import SIDES
-from .settings import AMBIENCE, BITRATES_KBPS, FORMATS, GUIDANCE_LEVELS, PACES, Settings, check_setting, resolve_settings
+from .settings import AMBIENCE, BITRATES_KBPS, DEFAULT_OUT_DIR, FORMATS, GUIDANCE_LEVELS, PACES, Settings, check_setting, resolve_settings
 from .sounds import CHIME_SETS
 
 DEFAULT_ROUTINE = "bed-back"

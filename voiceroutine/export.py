@@ -22,10 +22,9 @@ from .ffmpeg import feed
 from .files import atomic_path
 from .routine import Routine
 from .script import Chapter, Script
-from .settings import FORMATS, Settings
+from .settings import DEFAULT_OUT_DIR, FORMATS, Settings
 
 MANIFEST_FORMAT = "voiceroutine-manifest/1"
-DEFAULT_OUT_DIR = Path("out")
 AMBIENT_AMPLITUDE = 0.02  # brown noise far under the voice: about 35 LU quieter
 
 

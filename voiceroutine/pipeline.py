@@ -6,16 +6,20 @@ import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .cache import PhraseCache
-from .engines import Engine, get_engine
+from typing import TYPE_CHECKING
+
 from .errors import EncoderError
-from .outputs import Rendered, write_outputs
 from .fit import fit_to_length
 from .routine import Routine
 from .script import Script, SpeechLength, build_script, estimate_speech_ms
 from .settings import Settings
-from .sounds import chime_lengths_ms, chime_sources, load_chimes
-from .synthesis import Progress, voice_phrases
+from .sounds import chime_lengths_ms, chime_sources
+
+# Building needs the audio and speech libraries; planning must not load them (it runs instantly).
+if TYPE_CHECKING:
+    from .cache import PhraseCache
+    from .engines import Engine
+    from .synthesis import Progress
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +65,12 @@ def build(
 
     ``jobs`` is how many processes synthesise at once (None: one per core).
     """
+    from .cache import PhraseCache
+    from .engines import get_engine
+    from .outputs import Rendered, write_outputs
+    from .sounds import load_chimes
+    from .synthesis import voice_phrases
+
     engine = engine or get_engine(settings.engine)
     settings = replace(settings, voice=engine.resolve_voice(settings.voice))
     # Every phrase the routine can say is known before any is measured, whatever the holds.

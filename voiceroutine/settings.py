@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .checks import duration_in, durations_in, flag, number_in, one_of, text, whole_number_in
@@ -15,6 +16,7 @@ from .engines import ENGINES
 from .cover import check_cover_file
 from .sounds import CHIME_SETS, check_chime_file
 
+DEFAULT_OUT_DIR = Path("out")  # where builds go unless -o says otherwise
 FORMATS = ("mp3", "m4b", "opus", "wav")
 AMBIENCE = ("none", "noise")
 LOUDNESS_RANGE = (-30.0, -10.0)

@@ -6,7 +6,10 @@ import wave
 from importlib import resources
 from pathlib import Path
 
-from .clips import Clip, clip_from_wav, resample
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .clips import Clip
 
 CHIMES = ("start", "end")
 CHIME_SETS = ("soft", "bright", "none")
@@ -49,5 +52,7 @@ def chime_lengths_ms(sources: dict) -> dict[str, int]:
 
 
 def load_chimes(sources: dict, sample_rate: int) -> dict[str, Clip]:
+    from .clips import clip_from_wav, resample
+
     """Every chime as a clip at ``sample_rate``."""
     return {name: resample(clip_from_wav(source.read_bytes()), sample_rate) for name, source in sources.items()}

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import RoutineError, VoiceRoutineError
-from .export import DEFAULT_OUT_DIR, listed_files, manifest_path
+from .export import listed_files, manifest_path
 from .files import atomic_path
-from .settings import FORMATS
+from .settings import DEFAULT_OUT_DIR, FORMATS
 
 
 class ExportConflict(VoiceRoutineError):

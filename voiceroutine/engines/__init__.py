@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from ..clips import Clip
 from ..errors import RoutineError
+
+if TYPE_CHECKING:
+    from ..clips import Clip
 
 
 @dataclass(frozen=True)
