@@ -274,3 +274,72 @@ def test_quick_commands_load_no_audio_or_speech_library(args):
     """Start-up stays light: commands that make no audio import none of the audio, speech or server libraries."""
     run = subprocess.run([sys.executable, "-c", LOADED_LIBRARIES, *args], capture_output=True, text=True)
     assert run.stderr.strip().splitlines()[-1] == "[]", run.stderr
+
+
+def small_routine(folder, name: str, hold: str = "2s") -> str:
+    (folder / f"{name}.toml").write_text(
+        f'[routine]\nid = "{name}"\ntitle = "{name.title()}"\n[[stretch]]\nid = "a"\nname = "Knee hug"\nsteps = ["Hug a knee."]\nhold = "{hold}"\n'
+    )
+    return f"{name}.toml"
+
+
+def test_batch_builds_every_good_routine_and_lists_each_failure(run, tmp_path):
+    """One bad file does not stop the others: each is built, each failure is listed, and the status says so."""
+    files = [small_routine(tmp_path, "monday"), small_routine(tmp_path, "tuesday", "3s")]
+    (tmp_path / "broken.toml").write_text('[routine]\ntitle = "x"\n[[stretch]]\nid = "a"\nname = "A"\nsteps = ["s"]\nhold = "0s"\n')
+    result = run("build", files[0], "broken.toml", files[1], "-o", "week", "--jobs", "1")
+    assert result.exit_code == 2, result.output
+    assert "ok      monday.toml -> week/monday.mp3" in result.output
+    assert "ok      tuesday.toml -> week/tuesday.mp3" in result.output
+    assert "FAILED  broken.toml: stretch[1].hold: 0s is out of range" in result.output
+    assert "Built 2 of 3 routines; 1 failed" in result.output
+    assert sorted(p.name for p in (tmp_path / "week").glob("*.mp3")) == ["monday.mp3", "tuesday.mp3"]
+    holds = json.loads((tmp_path / "week" / "tuesday.json").read_text())["routine"]["stretches"][0]["hold_ms"]
+    assert holds == 3000
+
+
+def test_batch_refuses_one_output_file_and_two_routines_of_one_id(run, tmp_path):
+    """Several routines go into a folder, and two of one id would overwrite each other: both are refused."""
+    first = small_routine(tmp_path, "monday")
+    twin = tmp_path / "twin.toml"
+    twin.write_text((tmp_path / first).read_text())
+    refused = run("build", first, "twin.toml", "-o", "one.mp3")
+    assert refused.exit_code == 2 and refused.output.strip().splitlines() == ["Error: --output: several routines go into a folder, not one file (one.mp3)"]
+    result = run("build", first, "twin.toml", "--jobs", "1")
+    assert result.exit_code == 2
+    assert "FAILED  twin.toml: has the same id as monday.toml (monday); both would write out/monday.mp3" in result.output
+    assert (tmp_path / "out" / "monday.mp3").is_file()
+
+
+def test_batch_run_time_failures_exit_1(run, tone_engine, monkeypatch, tmp_path):
+    """A routine that fails while building (not a wrong input) makes the whole run exit 1, after the others."""
+    files = [small_routine(tmp_path, "monday"), small_routine(tmp_path, "tuesday")]
+    speak = tone_engine.synthesize
+
+    def fail_on_tuesday(text, voice, rate):
+        if "Tuesday" in text:
+            raise SynthesisError(f"the speech engine failed on {text!r}")
+        return speak(text, voice, rate)
+
+    monkeypatch.setattr(tone_engine, "synthesize", fail_on_tuesday)
+    monkeypatch.setenv("VOICEROUTINE_CACHE", str(tmp_path / "empty-cache"))
+    result = run("build", *files, "--jobs", "1")
+    assert result.exit_code == 1, result.output
+    assert "ok      monday.toml" in result.output
+    assert "FAILED  tuesday.toml: the speech engine failed on 'Tuesday.'" in result.output
+
+
+@pytest.mark.integration
+def test_batch_builds_in_parallel_processes_sharing_the_cache(tmp_path, phrase_cache):
+    """With --jobs 2 the routines are built by two worker processes with the real engine, into correct files."""
+    from conftest import decode
+
+    files = [small_routine(tmp_path, name, hold) for name, hold in (("monday", "2s"), ("tuesday", "3s"), ("wednesday", "4s"))]
+    run = subprocess.run([sys.executable, "-m", "voiceroutine", "build", *files, "--jobs", "2"], cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "Built 3 of 3 routines" in run.stdout
+    for name, hold_ms in (("monday", 2000), ("tuesday", 3000), ("wednesday", 4000)):
+        manifest = json.loads((tmp_path / "out" / f"{name}.json").read_text())
+        assert manifest["routine"]["stretches"][0]["hold_ms"] == hold_ms
+        assert len(decode(tmp_path / "out" / f"{name}.mp3")) / 44.1 == pytest.approx(manifest["audio"]["duration_ms"], abs=60)
+    assert not list((tmp_path / "out").glob(".*"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import signal
 import sys
 from dataclasses import replace
@@ -24,7 +25,7 @@ from .errors import RoutineError, VoiceRoutineError
 from .routine import Routine, builtin_ids, load_routine, read_routine_text
 from .table import plan_table
 from .engines import ENGINES
-from .overrides import apply_overrides, parse_overrides
+from .options import load_for_build, load_options
 from .routine import SIDES
 from .settings import AMBIENCE, BITRATES_KBPS, DEFAULT_OUT_DIR, FORMATS, GUIDANCE_LEVELS, PACES, Settings, check_setting, resolve_settings
 from .sounds import CHIME_SETS
@@ -100,10 +101,17 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}{'es' if noun.endswith('ch') else 's'}"
 
 
-def routine_options(func):
-    """The options that shape a routine's timeline, shared by build and plan."""
+def routine_options(func=None, *, many: bool = False):
+    """The options that shape a routine's timeline, shared by build and plan (``many``: several routines)."""
+    if func is None:
+        return functools.partial(routine_options, many=many)
+    routine = (
+        click.argument("routines", nargs=-1, metavar="[ROUTINE]...")
+        if many
+        else click.argument("routine", default=DEFAULT_ROUTINE, metavar="[ROUTINE]")
+    )
     options = [
-        click.argument("routine", default=DEFAULT_ROUTINE, metavar="[ROUTINE]"),
+        routine,
         click.option("--hold", metavar="DUR", help='Hold every stretch this long, e.g. "20s" or "1m".'),
         click.option("--hold-for", multiple=True, metavar="ID=DUR", help="Hold one stretch this long (repeatable)."),
         click.option("--length", metavar="DUR", help='Scale the holds so the whole routine lasts this long, e.g. "10m".'),
@@ -133,28 +141,6 @@ def routine_options(func):
     return func
 
 
-_OVERRIDE_OPTIONS = ("hold", "hold_for", "sides", "rest", "reps", "only", "skip")
-_SETTING_OPTIONS = (
-    "engine", "voice", "rate", "pace", "guidance", "time_left", "length",
-    "chimes", "start_chime", "end_chime", "fade", "format", "bitrate",
-    "loudness", "ambient", "cover", "split", "sidecars",
-)  # fmt: skip
-
-
-def _load(options: dict) -> tuple[Routine, Settings]:
-    """The routine with the options' changes applied, and the settings: file < options."""
-    overrides = parse_overrides(**{name: options[name] for name in _OVERRIDE_OPTIONS})
-    routine = apply_overrides(load_routine(options["routine"]), overrides)
-    given = {}
-    for name in _SETTING_OPTIONS:
-        if options.get(name) is not None:
-            try:
-                field_name, given[field_name] = check_setting(name, options[name])
-            except ValueError as e:
-                raise RoutineError(str(e), source="--" + name.replace("_", "-")) from None
-    return routine, resolve_settings(routine.settings, given)
-
-
 @click.group(cls=Group, context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version")
 @click.option("-v", "--verbose", is_flag=True, help="Say more about what is happening.")
@@ -172,8 +158,8 @@ def cli(verbose: bool) -> None:
 
 
 @cli.command()
-@routine_options
-@click.option("-o", "--output", metavar="PATH", help="Audio file or folder to write [default: out/<routine>.mp3].")
+@routine_options(many=True)
+@click.option("-o", "--output", metavar="PATH", help="Audio file or folder to write [default: out/<routine>.mp3]; a folder for several routines.")
 @click.option("--format", type=click.Choice(FORMATS), help="Audio format: m4b for Apple Books and audiobook players, opus for small files.  [default: from --output, else mp3]")
 @click.option("--bitrate", type=click.Choice([str(b) for b in BITRATES_KBPS]), help="MP3 bit rate, kbps.  [default: 64]")
 @click.option("--loudness", metavar="LUFS", help="Loudness to normalise to.  [default: -16, as podcasts]")
@@ -181,14 +167,16 @@ def cli(verbose: bool) -> None:
 @click.option("--cover", metavar="IMAGE", help="Cover art [default: made from the title].")
 @click.option("--split", is_flag=True, default=None, help="Also write one file per chapter and an .m3u8 playlist.")
 @click.option("--sidecars/--no-sidecars", default=None, help="Write .lrc and .vtt transcripts beside the audio.  [default: on]")
-@click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Processes that synthesise at once.  [default: one per core]")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Processes working at once: synthesising one routine, or building several.  [default: one per core]")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary; errors only.")
 @reports_errors
-def build(output, jobs, quiet, **options) -> None:
+def build(routines, output, jobs, quiet, **options) -> None:
     """Build ROUTINE (a built-in id or a .toml file; default bed-back) into an audio file.
 
     Writes the audio and, beside it, a manifest (.json) listing every event with
     its time. Phrases are cached, so rebuilding with new hold times is quick.
+    Given several routines, builds them all into one folder, several at once;
+    a routine that fails is listed at the end and the others are still built.
 
     \b
     Examples:
@@ -198,13 +186,14 @@ def build(output, jobs, quiet, **options) -> None:
       voiceroutine build --only hamstring,butterfly --format wav
       voiceroutine build --guidance full --pace normal --length 10m
       voiceroutine build --format m4b --split --ambient noise
+      voiceroutine build week/*.toml -o ~/Music/stretches/ --jobs 2
     """
-    from .export import resolve_output
+    if len(routines) > 1:
+        _build_many(routines, output, jobs, quiet, options)
+        return
     from .pipeline import build as build_routine
 
-    routine, settings = _load(options)
-    path, fmt = resolve_output(output, options["format"], routine.id)
-    settings = replace(settings, format=fmt)
+    routine, settings, path = load_for_build({**options, "routine": routines[0] if routines else DEFAULT_ROUTINE}, output)
     bars = ProgressBars() if not quiet and sys.stderr.isatty() else None
     try:
         result = build_routine(routine, settings, path, progress=bars, jobs=jobs)
@@ -212,12 +201,48 @@ def build(output, jobs, quiet, **options) -> None:
         if bars:
             bars.close()
     if not quiet:
-        script = result.script
-        click.echo(
-            f"Wrote {result.audio_path} ({format_clock(script.duration_ms)}, "
-            f"{_count(len(routine.stretches), 'stretch')}, {_count(result.synthesised, 'phrase')} synthesised) "
-            f"and {result.manifest_path}"
-        )
+        made = _built(result.script.duration_ms, len(result.routine.stretches), result.synthesised)
+        click.echo(f"Wrote {result.audio_path} ({made}) and {result.manifest_path}")
+
+
+def _built(duration_ms: int, stretches: int, synthesised: int) -> str:
+    return f"{format_clock(duration_ms)}, {_count(stretches, 'stretch')}, {_count(synthesised, 'phrase')} synthesised"
+
+
+def _build_many(refs: tuple[str, ...], output: str | None, jobs: int | None, quiet: bool, options: dict) -> None:
+    """Build each routine into one folder, several at once; list what failed, and exit non-zero if any did."""
+    from .batch import build_all
+
+    if output and Path(output).suffix.lstrip(".").lower() in FORMATS:
+        raise InputError(f"--output: several routines go into a folder, not one file ({output})")
+    folder = output or str(DEFAULT_OUT_DIR)
+    # Check every routine first: a bad file is reported, the others still build.
+    ready, failed, targets = [], [], {}
+    for ref in refs:
+        try:
+            routine, _, path = load_for_build({**options, "routine": ref}, folder + os.sep)
+            if path in targets:
+                raise RoutineError(f"has the same id as {targets[path]} ({routine.id}); both would write {path}", source=ref)
+            targets[path] = ref
+            ready.append((ref, str(path)))
+        except RoutineError as e:
+            failed.append((ref, str(e), 2))
+    bar = click.progressbar(length=len(ready), label="Building", file=sys.stderr) if ready and not quiet and sys.stderr.isatty() else None
+    outcomes = build_all(ready, options, jobs, on_done=(lambda: bar.update(1)) if bar else None)
+    if bar:
+        bar.render_finish()
+    for outcome in outcomes:
+        if outcome.error:
+            failed.append((outcome.ref, outcome.error, 2 if outcome.input_error else 1))
+        elif not quiet:
+            made = _built(outcome.duration_ms, outcome.stretches, outcome.synthesised)
+            click.echo(f"ok      {outcome.ref} -> {outcome.audio_path} ({made})")
+    for ref, message, _ in failed:
+        click.echo(f"FAILED  {ref}: {message.removeprefix(ref + ': ')}", err=True)
+    if not quiet:
+        click.echo(f"Built {len(refs) - len(failed)} of {len(refs)} routines" + (f"; {len(failed)} failed" if failed else ""))
+    if failed:
+        sys.exit(2 if all(code == 2 for *_, code in failed) else 1)
 
 
 @cli.command()
@@ -239,7 +264,7 @@ def plan(as_json, **options) -> None:
     """
     from .pipeline import plan as plan_routine
 
-    routine, settings = _load(options)
+    routine, settings = load_options(options)
     script = plan_routine(routine, settings)
     if as_json:
         data = {
