@@ -67,3 +67,22 @@ def test_cache_folder_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("VOICEROUTINE_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert default_cache_dir() == tmp_path / "xdg" / "voiceroutine"
+
+
+def test_a_rebuild_that_sounds_the_same_reuses_its_gain(tmp_path, monkeypatch, tone_engine, short_routine):
+    """Loudness is measured once per distinct sound of a routine: new holds reuse the kept gain, same result."""
+    from voiceroutine import Overrides, Settings, apply_overrides, build, loudness
+    from conftest import decode
+
+    cache = PhraseCache(tmp_path / "cache")
+    first = build(short_routine, Settings(), tmp_path / "a.wav", engine=tone_engine, cache=cache)
+    measured = []
+    real_measure = loudness.measure_lufs
+    monkeypatch.setattr(loudness, "measure_lufs", lambda *a, **k: measured.append(1) or real_measure(*a, **k))
+    longer = apply_overrides(short_routine, Overrides(rest_ms=6000))  # longer silences: the same sounds
+    build(longer, Settings(), tmp_path / "b.wav", engine=tone_engine, cache=cache)
+    assert measured == []
+    assert max(map(abs, decode(tmp_path / "b.wav"))) == max(map(abs, decode(first.audio_path)))
+    # Another target loudness is measured afresh.
+    build(longer, Settings(loudness_lufs=-20.0), tmp_path / "c.wav", engine=tone_engine, cache=cache)
+    assert measured

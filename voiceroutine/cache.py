@@ -107,6 +107,27 @@ class PhraseCache:
         except OSError as e:
             log.warning("cannot write to the phrase cache %s (%s)", self.root, e)
 
+    def _note_path(self, key: str) -> Path:
+        return self.root / "notes" / f"{key}.txt"
+
+    def get_note(self, key: str) -> str | None:
+        """A short text stored under ``key`` (a hex digest), e.g. the gain a routine's sounds need."""
+        try:
+            return self._note_path(key).read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def put_note(self, key: str, value: str) -> None:
+        path = self._note_path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
+            with os.fdopen(fd, "w", encoding="ascii") as f:
+                f.write(value)
+            os.replace(tmp, path)
+        except OSError as e:
+            log.warning("cannot write to the phrase cache %s (%s)", self.root, e)
+
     def _entries(self) -> list[tuple[Path, os.stat_result]]:
         found = []
         for path in self.root.glob("??/*.clip"):
@@ -135,12 +156,12 @@ class PhraseCache:
     def clear(self) -> int:
         """Delete every entry and leftover temporary file; only files the cache wrote are touched."""
         removed = 0
-        for pattern in ("??/*.clip", "??/.*.part"):
+        for pattern in ("??/*.clip", "??/.*.part", "notes/*.txt", "notes/.*.part"):
             for path in self.root.glob(pattern):
                 with contextlib.suppress(OSError):
                     path.unlink()
                     removed += pattern.endswith(".clip")
-        for folder in self.root.glob("??"):
+        for folder in [*self.root.glob("??"), self.root / "notes"]:
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only when empty
         return removed

@@ -13,7 +13,6 @@ import logging
 import os
 import signal
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -22,12 +21,12 @@ from . import __version__
 from .checks import duration_in
 from .durations import format_clock, format_duration
 from .errors import RoutineError, VoiceRoutineError
-from .routine import Routine, builtin_ids, load_routine, read_routine_text
+from .routine import builtin_ids, load_routine, read_routine_text
 from .table import plan_table
 from .engines import ENGINES
 from .options import load_for_build, load_options
 from .routine import SIDES
-from .settings import AMBIENCE, BITRATES_KBPS, DEFAULT_OUT_DIR, FORMATS, GUIDANCE_LEVELS, PACES, Settings, check_setting, resolve_settings
+from .settings import AMBIENCE, BITRATES_KBPS, DEFAULT_OUT_DIR, FORMATS, GUIDANCE_LEVELS, PACES, resolve_settings
 from .sounds import CHIME_SETS
 
 DEFAULT_ROUTINE = "bed-back"
@@ -469,11 +468,11 @@ def cache_group() -> None:
 
 @cache_group.command(name="info")
 def cache_info() -> None:
-    """Where the cache is, how many phrases it holds, and its size."""
+    """Where the cache is, how many clips it holds (spoken phrases, and each leveled for a routine), and its size."""
     from .cache import PhraseCache
 
     info = PhraseCache().info()
-    click.echo(f"{info.root}: {_count(info.entries, 'phrase')}, {info.size_bytes / 1e6:.1f} MB of {info.limit_bytes / 1e6:.0f} MB")
+    click.echo(f"{info.root}: {_count(info.entries, 'clip')}, {info.size_bytes / 1e6:.1f} MB of {info.limit_bytes / 1e6:.0f} MB")
 
 
 @cache_group.command(name="clear")
@@ -482,7 +481,7 @@ def cache_clear() -> None:
     from .cache import PhraseCache
 
     cache = PhraseCache()
-    click.echo(f"removed {_count(cache.clear(), 'phrase')} from {cache.root}")
+    click.echo(f"removed {_count(cache.clear(), 'clip')} from {cache.root}")
 
 
 def _stop_on_sigterm(signum, frame) -> None:

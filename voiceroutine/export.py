@@ -84,15 +84,16 @@ class Mix:
     fade_out_ms: int = 0
 
     def graph(self, total_frames: int, rate: int) -> str:
+        """An ffmpeg filter graph from input 0 to [out], or "" when the audio passes through as it is."""
         seconds = total_frames / rate
         chain = []
         if self.fade_in_ms:
             chain.append(f"afade=t=in:st=0:d={self.fade_in_ms / 1000}")
         if self.fade_out_ms:
             chain.append(f"afade=t=out:st={seconds - self.fade_out_ms / 1000:.3f}:d={self.fade_out_ms / 1000}")
-        tail = ",".join(chain) or "anull"
         if not self.ambient:
-            return f"[0:a]{tail}[out]"
+            return f"[0:a]{','.join(chain)}[out]" if chain else ""
+        tail = ",".join(chain) or "anull"
         noise = f"anoisesrc=c=brown:r={rate}:a={AMBIENT_AMPLITUDE}:seed=7:d={seconds:.6f},lowpass=f=500"
         return f"{noise}[noise];[0:a][noise]amix=inputs=2:duration=first:normalize=0,{tail}[out]"
 
@@ -129,7 +130,8 @@ def ffmpeg_command(fmt: str, rate: int, bitrate_kbps: int, graph: str, metadata_
         command += ["-f", "ffmetadata", "-i", str(metadata_file), "-map_metadata", "1", "-map_chapters", "1"]
     else:
         command += ["-map_metadata", "-1"]
-    return command + ["-filter_complex", graph, "-map", "[out]", *_codec(fmt, bitrate_kbps), str(out)]
+    mapping = ["-filter_complex", graph, "-map", "[out]"] if graph else ["-map", "0:a"]
+    return command + [*mapping, *_codec(fmt, bitrate_kbps), str(out)]
 
 
 def encode(

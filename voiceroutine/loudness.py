@@ -10,10 +10,12 @@ delay compensated, so timing is untouched) keeps the peaks down after the gain.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import subprocess
 from collections.abc import Iterable, Iterator, Mapping
 
+from .cache import PhraseCache
 from .clips import Clip
 from . import ffmpeg
 from .errors import EncoderError
@@ -26,6 +28,7 @@ from .script import Script
 PEAK_CEILING_DBFS = {"m4b": -3.5, "opus": -3.0}
 DEFAULT_CEILING_DBFS = -2.5  # MP3 and WAV; leaves room for up to 1 dB of overshoot
 PAD_MS = 200  # silence between clips while they are leveled: longer than the limiter's release
+LEVELING = "ebur128-dualmono volume alimiter-latency"  # change when the leveling changes, so kept gains are not reused
 
 _INTEGRATED = re.compile(r"I:\s+(-?[\d.]+|-inf|nan) LUFS")
 
@@ -84,7 +87,13 @@ def _process(clips: dict[str, Clip], filters: list[str], rate: int) -> dict[str,
 
 
 def level(
-    script: Script, clips: Mapping[str, Clip], chimes: Mapping[str, Clip], rate: int, target_lufs: float, fmt: str
+    script: Script,
+    clips: Mapping[str, Clip],
+    chimes: Mapping[str, Clip],
+    rate: int,
+    target_lufs: float,
+    fmt: str,
+    memo: PhraseCache | None = None,
 ) -> tuple[dict[str, Clip], dict[str, Clip]]:
     """The clips and chimes with the gain and limiter that bring the routine to ``target_lufs``.
 
@@ -92,19 +101,59 @@ def level(
 
     The limiter takes a little loudness off the peaks, so the result is measured
     once more and, if it is off by more than 0.2 LU, the gain corrected once.
+    The gain found is kept in ``memo`` under a digest of everything audible, so
+    a rebuild that sounds the same (new rest times, another format of the same
+    ceiling) applies it without measuring again; the leveled clips are kept
+    too, so such a rebuild costs little more than its encoding.
     """
-    measured = measure_lufs(audible(script, clips, chimes, rate), rate)
-    if measured is None:
-        return dict(clips), dict(chimes)
-    every = {**{("speech", k): v for k, v in clips.items()}, **{("chime", k): v for k, v in chimes.items()}}
-    gain = target_lufs - measured
     ceiling = PEAK_CEILING_DBFS.get(fmt, DEFAULT_CEILING_DBFS)
-    done = _process(every, _filters(gain, ceiling), rate)
+    every = {**{("speech", k): v for k, v in clips.items()}, **{("chime", k): v for k, v in chimes.items()}}
 
     def split(processed: dict) -> tuple[dict[str, Clip], dict[str, Clip]]:
         return tuple({k: v for (kind, k), v in processed.items() if kind == wanted} for wanted in ("speech", "chime"))
 
+    key = _digest(audible(script, clips, chimes, rate), rate, target_lufs, ceiling) if memo else ""
+    known = memo.get_note(key) if memo else None
+    if known == "silent":
+        return dict(clips), dict(chimes)
+    if known and re.fullmatch(r"-?\d+\.\d+", known):
+        return split(_leveled(every, float(known), ceiling, rate, memo))
+    measured = measure_lufs(audible(script, clips, chimes, rate), rate)
+    if measured is None:
+        if memo:
+            memo.put_note(key, "silent")
+        return dict(clips), dict(chimes)
+    gain = target_lufs - measured
+    done = _process(every, _filters(gain, ceiling), rate)
     result = measure_lufs(audible(script, *split(done), rate), rate)
     if result is not None and abs(result - target_lufs) > 0.2:
-        done = _process(every, _filters(gain + target_lufs - result, ceiling), rate)
+        gain += target_lufs - result
+        done = _process(every, _filters(gain, ceiling), rate)
+    if memo:
+        memo.put_note(key, f"{gain:.4f}")
+        for name, clip in done.items():
+            memo.put(_leveled_key(every[name], gain, ceiling), clip)
     return split(done)
+
+
+def _leveled_key(clip: Clip, gain_db: float, ceiling_dbfs: float) -> str:
+    return hashlib.sha256(f"{LEVELING} gain={gain_db:.4f} ceiling={ceiling_dbfs} rate={clip.rate}\n".encode() + clip.samples).hexdigest()
+
+
+def _leveled(every: dict, gain_db: float, ceiling_dbfs: float, rate: int, memo: PhraseCache) -> dict:
+    """The clips with a known gain and limiter: kept from an earlier build when they all are, else made and kept."""
+    keys = {name: _leveled_key(clip, gain_db, ceiling_dbfs) for name, clip in every.items()}
+    kept = {name: memo.get(key) for name, key in keys.items()}
+    if all(clip is not None and clip.rate == rate for clip in kept.values()):
+        return kept
+    done = _process(every, _filters(gain_db, ceiling_dbfs), rate)
+    for name, clip in done.items():
+        memo.put(keys[name], clip)
+    return done
+
+
+def _digest(blocks: Iterable[bytes], rate: int, target_lufs: float, ceiling_dbfs: float) -> str:
+    digest = hashlib.sha256(f"{LEVELING} rate={rate} target={target_lufs} ceiling={ceiling_dbfs}\n".encode())
+    for block in blocks:
+        digest.update(block)
+    return digest.hexdigest()

@@ -8,6 +8,7 @@ describes files that are complete.
 from __future__ import annotations
 
 import datetime
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,7 +19,6 @@ from .cover import cover_subtitle, load_cover, make_cover
 from .durations import format_duration
 from .export import Mix, encode, make_manifest, manifest_path, playlist, track_name, tracks_folder, write_json
 from .files import atomic_folder, exclusive, write_text
-from .loudness import level
 from .render import ms_to_frames, render, total_frames
 from .routine import Routine
 from .script import Chapter, Script, Speech
@@ -70,32 +70,32 @@ def write_outputs(rendered: Rendered, output: Path, progress: Progress | None = 
 def _write_outputs(rendered: Rendered, output: Path, progress: Progress | None) -> Path:
     routine, settings, script = rendered.routine, rendered.settings, rendered.script
     fmt, rate = settings.format, settings.sample_rate
-    clips, chimes = level(script, rendered.clips, rendered.chimes, rate, settings.loudness_lufs, fmt)
-    rendered = replace(rendered, clips=clips, chimes=chimes)
     subtitle = cover_subtitle(len(routine.stretches), script.duration_ms)
-    cover = load_cover(settings.cover) if settings.cover else make_cover(routine.title, subtitle)
     base = TrackTags(
         title=routine.title,
         album=routine.title,
         comment=_comment(routine, settings),
         date=datetime.date.today().isoformat(),
-        cover_png=cover,
     )
     words = _words(script)
     tags = replace(base, lyrics="\n".join(t for t, _ in words), synced_lyrics=tuple(words), chapters=script.chapters)
-    encode(
-        rendered.blocks(),
-        output,
-        fmt=fmt,
-        rate=rate,
-        bitrate_kbps=settings.bitrate_kbps,
-        total_frames=total_frames(script, rate),
-        mix=Mix(settings.ambient == "noise", settings.fade_ms, settings.fade_ms),
-        chapters=script.chapters,
-        metadata=ffmpeg_metadata(tags),
-        finish=lambda tmp: write_tags(tmp, fmt, tags),
-        progress=progress,
-    )
+    # The cover is drawn on the other core while ffmpeg encodes; the tags that hold it go on last.
+    with ThreadPoolExecutor(1) as pool:
+        cover = pool.submit(lambda: load_cover(settings.cover) if settings.cover else make_cover(routine.title, subtitle))
+        encode(
+            rendered.blocks(),
+            output,
+            fmt=fmt,
+            rate=rate,
+            bitrate_kbps=settings.bitrate_kbps,
+            total_frames=total_frames(script, rate),
+            mix=Mix(settings.ambient == "noise", settings.fade_ms, settings.fade_ms),
+            chapters=script.chapters,
+            metadata=ffmpeg_metadata(tags),
+            finish=lambda tmp: write_tags(tmp, fmt, replace(tags, cover_png=cover.result())),
+            progress=progress,
+        )
+        base = replace(base, cover_png=cover.result())
     files: dict[str, object] = {}
     if settings.sidecars:
         for suffix, text in ((".lrc", lrc(script)), (".vtt", vtt(script))):

@@ -67,11 +67,13 @@ def build(
     """
     from .cache import PhraseCache
     from .engines import get_engine
+    from .loudness import level
     from .outputs import Rendered, write_outputs
     from .sounds import load_chimes
     from .synthesis import voice_phrases
 
     engine = engine or get_engine(settings.engine)
+    cache = cache or PhraseCache()
     settings = replace(settings, voice=engine.resolve_voice(settings.voice))
     # Every phrase the routine can say is known before any is measured, whatever the holds.
     phrases = plan(routine, replace(settings, length_ms=None)).possible_phrases
@@ -81,14 +83,15 @@ def build(
         voice=settings.voice,
         rate=settings.rate,
         sample_rate=settings.sample_rate,
-        cache=cache or PhraseCache(),
+        cache=cache,
         progress=progress,
         jobs=jobs,
     )
     chimes = load_chimes(_chime_sources(settings), settings.sample_rate)
     chime_ms = {name: clip.duration_ms for name, clip in chimes.items()}
     routine, script = _lay_out(routine, settings, lambda text: voiced.clips[text].duration_ms, chime_ms)
-    rendered = Rendered(routine, settings, script, voiced.clips, chimes)
+    clips, chimes = level(script, voiced.clips, chimes, settings.sample_rate, settings.loudness_lufs, settings.format, memo=cache)
+    rendered = Rendered(routine, settings, script, clips, chimes)
     try:
         manifest = write_outputs(rendered, output, progress)
     except OSError as e:
