@@ -23,7 +23,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-LONG_HOLD = "3m40s"  # bed-back with this hold lasts about 40 minutes
 CORES = os.cpu_count() or 1
 
 
@@ -77,16 +76,79 @@ def fastest(runs: list[Run]) -> Run:
 def encoder_rows(tmp: Path, cache: Path, runs: int) -> list[Row]:
     rows = [Row("bed-back, pyttsx3, cold, 1 job", build(["--jobs", "1"], tmp / "cold1.mp3", tmp / "cold-cache-1"))]
     rows.append(Row(f"bed-back, pyttsx3, cold, {CORES} jobs", build([], tmp / "cold.mp3", cache)))
-    warm = fastest([build(["--hold", "20s"], tmp / "warm.mp3", cache) for _ in range(runs)])
+    warm = fastest([build(["--hold", "20s"], tmp / f"warm{i}.mp3", cache) for i in range(runs)])
     build(["--hold", "20s", "--format", "wav"], tmp / "warm.wav", cache)
     floor = min(encode_floor(tmp / "warm.wav", tmp / "floor.mp3") for _ in range(runs))
-    rows.append(Row("bed-back, warm, new --hold", warm, floor, "0 phrases synthesised", "yes" if warm.synthesised == 0 else "NO"))
-    long = fastest([build(["--hold", LONG_HOLD], tmp / "long.mp3", cache) for _ in range(runs)])
-    build(["--hold", LONG_HOLD, "--format", "wav"], tmp / "long.wav", cache)
-    floor = min(encode_floor(tmp / "long.wav", tmp / "floor.mp3") for _ in range(runs))
-    met = "yes" if long.wall_s < 2 * floor and long.peak_mb < 250 else "NO"
-    rows.append(Row("~40-minute routine, warm", long, floor, "< 2x floor, < 250 MB", met))
+    rows.append(Row("bed-back, new --hold (phrases cached)", warm, floor, "0 phrases synthesised", "yes" if warm.synthesised == 0 else "NO"))
     return rows
+
+
+# Routines of about 7 minutes, 40 minutes and 3 hours, all from bed-back.
+LENGTHS = (("7-minute", ["--hold", "6s"]), ("40-minute", ["--hold", "3m40s"]), ("3-hour", ["--hold", "9m35s", "--reps", "2"]))
+
+
+def length_rows(tmp: Path, cache: Path, runs: int) -> list[Row]:
+    """Warm builds (a second build of the same routine) against the encoder alone, and how time grows with length."""
+    rows = []
+    for name, args in LENGTHS:
+        build(args, tmp / f"{name}.mp3", cache)  # fills the cache: phrases, gain and leveled clips
+        run = fastest([build(args, tmp / f"{name}.mp3", cache) for _ in range(runs)])
+        build([*args, "--format", "wav"], tmp / f"{name}.wav", cache)
+        floor = min(encode_floor(tmp / f"{name}.wav", tmp / "floor.mp3") for _ in range(runs))
+        (tmp / f"{name}.wav").unlink()
+        target, met = "<= 1.2x floor", run.wall_s <= 1.2 * floor
+        if name == "3-hour":
+            target, met = "<= 1.2x floor, < 150 MB", met and run.peak_mb < 150
+        rows.append(Row(f"{name} routine, warm", run, floor, target, "yes" if met else "NO"))
+    middle, longest = rows[1].run, rows[2].run
+    growth = (longest.wall_s / middle.wall_s) / (longest.audio_s / middle.audio_s)
+    rows.append(
+        Row(
+            "3-hour / 40-minute: time ratio / length ratio",
+            longest,
+            target=f"within 10% of 1 (measured {growth:.2f})",
+            met="yes" if abs(growth - 1) <= 0.1 else "NO",
+        )
+    )
+    return rows
+
+
+def startup_figures(tmp: Path, cache: Path, runs: int) -> list[tuple[str, str, str, str]]:
+    """Commands that make no audio start at once; a batch of routines builds on every core."""
+    plan = min(_seconds(lambda: _voiceroutine(["plan"])) for _ in range(max(runs, 3) * 2))
+    help_s = min(_seconds(lambda: _voiceroutine(["--help"])) for _ in range(max(runs, 3) * 2))
+    heavy = subprocess.run(
+        [sys.executable, "-c", "import sys; from voiceroutine.cli import cli\ntry: cli(['plan'])\nexcept SystemExit: pass\n"
+         "print(sorted({m.split('.')[0] for m in sys.modules} & {'pydub', 'audioop', 'pyttsx3', 'piper', 'mutagen', 'PIL'}), file=sys.stderr)"],
+        capture_output=True, text=True,
+    ).stderr.strip().splitlines()[-1]  # fmt: skip
+    files = []
+    for day in ("monday", "tuesday", "wednesday", "thursday"):
+        path = tmp / f"{day}.toml"
+        subprocess.run([sys.executable, "-m", "voiceroutine", "init", "bed-back", str(path)], check=True, capture_output=True)
+        path.write_text(path.read_text().replace('id = "bed-back"', f'id = "{day}"', 1))
+        files.append(str(path))
+    env = {**os.environ, "VOICEROUTINE_CACHE": str(cache)}
+    batch = {}
+    for jobs in (1, CORES):
+        command = [sys.executable, "-m", "voiceroutine", "build", *files, "--hold", "20s", "-o", str(tmp / f"batch{jobs}"), "--jobs", str(jobs), "-q"]
+        subprocess.run(command, env=env, check=True)  # warm: phrases, gains and leveled clips
+        batch[jobs] = min(_seconds(lambda: subprocess.run(command, env=env, check=True)) for _ in range(runs))
+    return [
+        ("voiceroutine plan (bed-back)", f"{plan:.2f} s", "< 0.3 s", "yes" if plan < 0.3 else "NO"),
+        ("voiceroutine --help", f"{help_s:.2f} s", "-", "-"),
+        ("audio or speech libraries loaded by plan", heavy, "[]", "yes" if heavy == "[]" else "NO"),
+        (
+            f"batch of 4 routines, warm: --jobs 1 / --jobs {CORES}",
+            f"{batch[1]:.2f} s / {batch[CORES]:.2f} s",
+            f"--jobs {CORES} faster",
+            "yes" if batch[CORES] < batch[1] else "NO",
+        ),
+    ]
+
+
+def _voiceroutine(args: list[str]) -> str:
+    return subprocess.run([sys.executable, "-m", "voiceroutine", *args], capture_output=True, text=True, check=True).stdout
 
 
 def piper_rows(tmp: Path, runs: int) -> list[Row]:
@@ -224,14 +286,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="voiceroutine-bench-") as folder:
         tmp = Path(folder)
         rows = encoder_rows(tmp, tmp / "cache", options.runs)
+        rows += length_rows(tmp, tmp / "cache", options.runs)
+        startup = startup_figures(tmp, tmp / "cache", options.runs)
         shared = tmp / "shared"
         shared.mkdir()
-        for name in ("warm.mp3", "warm.json"):
+        for name in ("warm0.mp3", "warm0.json"):
             (tmp / name).rename(shared / name)
         share = share_figures(shared, options.runs)
         if not options.no_piper:
             rows += piper_rows(tmp, options.runs)
     print_table(rows, options.runs)
+    print()
+    print_rows(("start-up and batch", "measured", "target", "met"), startup)
     print()
     print_rows(("share", "measured", "target", "met"), share)
 

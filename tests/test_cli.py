@@ -343,3 +343,25 @@ def test_batch_builds_in_parallel_processes_sharing_the_cache(tmp_path, phrase_c
         assert manifest["routine"]["stretches"][0]["hold_ms"] == hold_ms
         assert len(decode(tmp_path / "out" / f"{name}.mp3")) / 44.1 == pytest.approx(manifest["audio"]["duration_ms"], abs=60)
     assert not list((tmp_path / "out").glob(".*"))
+
+
+@pytest.mark.integration
+def test_stopping_a_batch_leaves_earlier_files_and_no_temporary_ones(tmp_path):
+    """SIGTERM during a parallel batch stops every worker; each removes its temporary files, earlier builds stay."""
+    import signal
+    import time
+
+    files = [small_routine(tmp_path, name, "10m") for name in ("monday", "tuesday")]
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "monday.mp3").write_bytes(b"last week's monday")
+    process = subprocess.Popen([sys.executable, "-m", "voiceroutine", "build", *files, "--jobs", "2"], cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(out.glob(".*.part")) and time.monotonic() < deadline:  # both are encoding
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode != 0
+    assert "Traceback" not in stderr
+    assert sorted(p.name for p in out.iterdir()) == ["monday.mp3"]
+    assert (out / "monday.mp3").read_bytes() == b"last week's monday"

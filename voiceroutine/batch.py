@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -47,25 +48,31 @@ def build_all(ready: list[tuple[str, str]], options: dict, jobs: int | None, on_
     # Worker processes cannot start processes of their own, so each synthesises in one process.
     tasks = [(ref, path, options, 1) for ref, path in ready]
     finished: dict[int, Outcome] = {}
-    with multiprocessing.get_context("spawn").Pool(workers, initializer=_start_worker) as pool:
-        try:
-            for index, outcome in pool.imap_unordered(_indexed_build, enumerate(tasks)):
-                finished[index] = outcome
-                if on_done:
-                    on_done()
-        except BaseException:
-            pool.terminate()  # SIGTERM: each worker unwinds and removes its temporary files
-            raise
+    pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_start_worker)
+    try:
+        for index, outcome in pool.imap_unordered(_indexed_build, enumerate(tasks)):
+            finished[index] = outcome
+            if on_done:
+                on_done()
+        pool.close()  # all done: the workers leave on their own
+    except BaseException:
+        pool.terminate()  # SIGTERM: each worker unwinds and removes its temporary files
+        raise
+    finally:
+        pool.join()
     return [finished[i] for i in range(len(tasks))]
 
 
 def _start_worker() -> None:
-    # Unwind on SIGTERM as on Ctrl-C, so atomic writes clean up after themselves.
-    signal.signal(signal.SIGTERM, _interrupt)
+    # Unwind on SIGTERM, so atomic writes clean up after themselves; SystemExit ends a
+    # worker quietly, where KeyboardInterrupt would print its traceback. Ctrl-C reaches
+    # the whole process group: the main process reports it, the workers just stop.
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
 
 
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
+def _stop(signum, frame) -> None:
+    sys.exit(128 + signum)
 
 
 def _indexed_build(task: tuple[int, tuple]) -> tuple[int, Outcome]:

@@ -10,6 +10,8 @@ convention. WAV keeps the RIFF INFO tags ffmpeg writes.
 from __future__ import annotations
 
 import base64
+import os
+import shutil
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,14 +92,25 @@ def _chapter_frames(chapters: tuple[Chapter, ...]) -> bytes:
 
 
 def _append_id3_frames(path: Path, frames: bytes) -> None:
-    """Add frames at the end of the file's ID3v2.3 tag (written without padding)."""
-    data = path.read_bytes()
-    if data[:4] != b"ID3\x03":
-        raise ValueError(f"{path} has no ID3v2.3 tag to extend")
-    size = sum(byte << (7 * (3 - i)) for i, byte in enumerate(data[6:10]))  # sync-safe
-    new_size = size + len(frames)
-    header = data[:6] + bytes((new_size >> (7 * (3 - i))) & 0x7F for i in range(4))
-    path.write_bytes(header + data[10 : 10 + size] + frames + data[10 + size :])
+    """Add frames at the end of the file's ID3v2.3 tag (written without padding).
+
+    The audio is copied in chunks into a file beside it, so memory stays small
+    however long the routine.
+    """
+    grown = path.with_name(path.name + ".tag")
+    try:
+        with path.open("rb") as source, grown.open("wb") as target:
+            header = source.read(10)
+            if header[:4] != b"ID3\x03":
+                raise ValueError(f"{path} has no ID3v2.3 tag to extend")
+            size = sum(byte << (7 * (3 - i)) for i, byte in enumerate(header[6:10]))  # sync-safe
+            new_size = size + len(frames)
+            target.write(header[:6] + bytes((new_size >> (7 * (3 - i))) & 0x7F for i in range(4)))
+            target.write(source.read(size) + frames)
+            shutil.copyfileobj(source, target, 1 << 20)
+        os.replace(grown, path)
+    finally:
+        grown.unlink(missing_ok=True)
 
 
 def _m4b(path: Path, tags: TrackTags) -> None:
