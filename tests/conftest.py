@@ -120,6 +120,16 @@ def peak(samples: array.array, start_ms: int, end_ms: int) -> int:
     return max((abs(s) for s in piece), default=0)
 
 
+def one_line_error(result, status: int) -> str:
+    """A CLI result that failed with ``status`` and said so in one "Error: ..." line, which is returned."""
+    assert result.exit_code == status, result.output
+    assert "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("Error: ")
+    return lines[0]
+
+
 def read_manifest(audio: Path) -> dict:
     return json.loads(audio.with_suffix(".json").read_text())
 

@@ -13,6 +13,8 @@ from voiceroutine import engines
 from voiceroutine.cli import cli
 from voiceroutine.errors import SynthesisError
 
+from conftest import one_line_error
+
 COMMANDS = ["build", "plan", "list", "init", "validate", "voices"]
 
 
@@ -26,15 +28,6 @@ def run(tmp_path, monkeypatch, tone_engine):
         return CliRunner().invoke(cli, list(args))
 
     return invoke
-
-
-def one_line_error(result, status: int) -> str:
-    assert result.exit_code == status, result.output
-    assert "Traceback" not in result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1, result.output
-    assert lines[0].startswith("Error: ")
-    return lines[0]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -31,7 +31,7 @@ from voiceroutine.share.catalog import read_catalog
 from voiceroutine.share.feed import render_feed
 from voiceroutine.share.server import new_token
 
-from conftest import RunningShare
+from conftest import RunningShare, one_line_error
 
 integration = pytest.mark.integration
 
@@ -114,15 +114,6 @@ def links(html: str) -> list[str]:
 
 def set_mtime(path: Path, seconds: int) -> None:
     os.utime(path, (seconds, seconds))
-
-
-def one_line_error(result, status: int) -> str:
-    assert result.exit_code == status, result.output
-    assert "Traceback" not in result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1, result.output
-    assert lines[0].startswith("Error: ")
-    return lines[0]
 
 
 class ShareProcess:

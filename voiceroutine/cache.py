@@ -93,19 +93,7 @@ class PhraseCache:
 
     def put(self, key: str, clip: Clip) -> None:
         """Store ``clip``; a cache that cannot be written only costs speed, so failures are logged."""
-        path = self._path(key)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(_HEADER.pack(_MAGIC, clip.rate, _digest(key, clip.samples)))
-                    f.write(clip.samples)
-                os.replace(tmp, path)
-            finally:
-                Path(tmp).unlink(missing_ok=True)
-        except OSError as e:
-            log.warning("cannot write to the phrase cache %s (%s)", self.root, e)
+        self._store(self._path(key), _HEADER.pack(_MAGIC, clip.rate, _digest(key, clip.samples)), clip.samples)
 
     def _note_path(self, key: str) -> Path:
         return self.root / "notes" / f"{key}.txt"
@@ -118,13 +106,20 @@ class PhraseCache:
             return None
 
     def put_note(self, key: str, value: str) -> None:
-        path = self._note_path(key)
+        self._store(self._note_path(key), value.encode("ascii"))
+
+    def _store(self, path: Path, *parts: bytes) -> None:
+        """Write ``parts`` to a temporary file renamed onto ``path``; failures are logged, not raised."""
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
-            with os.fdopen(fd, "w", encoding="ascii") as f:
-                f.write(value)
-            os.replace(tmp, path)
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    for part in parts:
+                        f.write(part)
+                os.replace(tmp, path)
+            finally:
+                Path(tmp).unlink(missing_ok=True)
         except OSError as e:
             log.warning("cannot write to the phrase cache %s (%s)", self.root, e)
 
