@@ -201,8 +201,8 @@ def test_failed_builds_leave_the_previous_files_intact(tmp_path, monkeypatch, sh
     assert set(before) == {"short.mp3", "short.json", "short.lrc", "short.vtt"}
 
     monkeypatch.setenv("VOICEROUTINE_CACHE", str(tmp_path / "fresh-cache"))
-    with pytest.raises(SynthesisError):
-        build(short_routine, Settings(), out, engine=_FailingEngine(engine))
+    with pytest.raises(SynthesisError, match="the speech engine failed on"):
+        build(short_routine, Settings(), out, engine=_FailingEngine(engine), jobs=1)  # this engine lives in this process
     assert _snapshot(out.parent) == before
 
     monkeypatch.setattr(export, "ffmpeg_command", lambda *a: ["ffmpeg", "-v", "error", "-i", "pipe:0", "-f", "nosuchformat", str(a[-1])])

@@ -341,11 +341,11 @@ def validate(files) -> None:
     for ref in files:
         try:
             routine = load_routine(ref)
+            length = format_clock(plan_routine(routine, resolve_settings(routine.settings)).duration_ms)
         except RoutineError as e:
             click.echo(f"Error: {e}", err=True)
             failed = True
             continue
-        length = format_clock(plan_routine(routine, resolve_settings(routine.settings)).duration_ms)
         click.echo(f"ok: {ref}: {routine.title} ({_count(len(routine.stretches), 'stretch')}, about {length})")
     if failed:
         sys.exit(2)

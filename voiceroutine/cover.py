@@ -42,7 +42,11 @@ def check_cover_file(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError("expected the path of an image file")
     path = Path(value).expanduser()
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except OSError:  # a name no file can have, e.g. too long
+        found = False
+    if not found:
         raise ValueError(f"{value}: file not found")
     from PIL import Image, UnidentifiedImageError
 

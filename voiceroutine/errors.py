@@ -18,8 +18,23 @@ class RoutineError(VoiceRoutineError, ValueError):
         self.source = source
         self.field = field
         self.reason = message
-        where = ": ".join(part for part in (source, field) if part)
+        where = ": ".join(printable(part) for part in (source, field) if part)
+        message = printable(message, MAX_MESSAGE)
         super().__init__(f"{where}: {message}" if where else message)
+
+
+MAX_PART = 120  # a file name or field as shown in a message
+MAX_MESSAGE = 300
+
+
+def printable(text: str, limit: int = MAX_PART) -> str:
+    """``text`` safe to show on one terminal line: control and format characters escaped, and
+    anything longer than ``limit`` cut in the middle (a pasted 100,000-character value stays readable)."""
+    shown = "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+    if len(shown) > limit:
+        half = (limit - 5) // 2
+        shown = f"{shown[:half]} ... {shown[-half:]}"
+    return shown
 
 
 class SynthesisError(VoiceRoutineError):

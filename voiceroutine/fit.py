@@ -44,7 +44,12 @@ def fit_to_length(routine: Routine, settings: Settings, speech_ms: SpeechLength,
         raise RoutineError(
             f"{format_duration(target)} is out of reach: with holds of 1s to 10m this routine lasts "
             f"{format_clock(shortest)} to {format_clock(longest)}",
-            source="--length",
+            # Named where the length was set: the routine file's [settings], or the option.
+            **(
+                {"source": routine.source, "field": "settings.length"}
+                if routine.settings.get("length_ms") == target
+                else {"source": "--length"}
+            ),
         )
     best_factor, best_error = min((abs(shortest - target), low), (abs(longest - target), high))[::-1]
     for _ in range(60):

@@ -96,5 +96,6 @@ def build(
         manifest = write_outputs(rendered, output, progress)
     except OSError as e:
         raise EncoderError(f"cannot write {output}: {e.strerror or e}; check the folder is writable and has free space") from e
+    cache.trim()  # after the build has stored its phrases and leveled clips
     log.info("wrote %s and %s", output, manifest)
     return BuildResult(output, manifest, routine, script, settings, voiced.synthesised)

@@ -117,9 +117,12 @@ def read_routine_text(ref: str | Path) -> RoutineText:
     try:
         if path.is_dir():
             raise RoutineError("is a folder; expected a routine file (.toml)", source=source)
-        if path.stat().st_size > MAX_FILE_BYTES:
+        if path.exists() and not path.is_file():
+            raise RoutineError("is not a regular file; expected a routine file (.toml)", source=source)
+        with path.open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)  # never more, whatever the file claims its size is
+        if len(data) > MAX_FILE_BYTES:
             raise RoutineError("file is too large for a routine (at most 1 MiB)", source=source)
-        data = path.read_bytes()
     except RoutineError:
         raise
     except (FileNotFoundError, ValueError, OSError) as e:
@@ -155,9 +158,16 @@ def parse_routine(text: str, *, source: str, default_id: str = "routine", folder
     """
     try:
         data = tomllib.loads(text)
+        return _Reader(source).routine(data, default_id, folder)
     except tomllib.TOMLDecodeError as e:
         raise RoutineError(f"invalid TOML: {e}", source=source) from None
-    return _Reader(source).routine(data, default_id, folder)
+    except RecursionError:
+        raise RoutineError("nested too deeply to be a routine", source=source) from None
+    except ValueError as e:
+        if isinstance(e, RoutineError):
+            raise
+        # Python refuses to read integers of thousands of digits.
+        raise RoutineError(f"invalid TOML: {e}", source=source) from None
 
 
 def _slug(name: str) -> str:

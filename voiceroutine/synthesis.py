@@ -80,8 +80,6 @@ def voice_phrases(
     for (text, key), clip in zip(missing, made):
         cache.put(key, clip)
         clips[text] = clip
-    if missing:
-        cache.trim()
     log.info("voiced %d phrases: %d synthesised, %d from the cache", len(phrases), len(missing), len(phrases) - len(missing))
     return Voiced(clips, len(missing))
 
