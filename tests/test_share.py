@@ -661,11 +661,11 @@ def test_cli_shares_until_the_timeout(folder, tmp_path):
         status, output = run.finish(timeout=10)
     elapsed = time.monotonic() - run.started
     assert status == 0, output
-    assert 2.5 <= elapsed <= 12
+    assert elapsed >= 2.5  # not before the time given (a busy machine may make it later, never earlier)
     qr = [line for line in output.splitlines() if line.strip() and set(line) <= QR_BLOCKS and set(line) & set("█▀▄")]
     assert len(qr) >= 10, output
     assert f"Podcast feed:        {url}feed.xml" in output
-    assert "Stopped" in output.splitlines()[-1]
+    assert output.splitlines()[-1] == "Stopped: the time given by --timeout is up."
     assert "Traceback" not in output
 
 
