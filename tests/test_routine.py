@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from voiceroutine.errors import RoutineError
+from voiceroutine.errors import RoutineError, printable
 from voiceroutine.routine import Routine, builtin_ids, load_routine
 
 # --- helpers -------------------------------------------------------------------
@@ -62,7 +62,7 @@ def load_error(ref) -> RoutineError:
     assert isinstance(error, ValueError)
     message = str(error)
     assert "\n" not in message and "\r" not in message, message
-    assert message.startswith(f"{ref}: "), message
+    assert message.startswith(f"{printable(str(ref))}: "), message  # the name as given, shortened if huge
     return error
 
 
