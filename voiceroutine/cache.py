@@ -15,11 +15,11 @@ import logging
 import os
 import struct
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from .clips import Clip
+from .files import make_file, remove_file, temporary
 
 log = logging.getLogger(__name__)
 
@@ -112,14 +112,11 @@ class PhraseCache:
         """Write ``parts`` to a temporary file renamed onto ``path``; failures are logged, not raised."""
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
-            try:
-                with os.fdopen(fd, "wb") as f:
+            with temporary(lambda: make_file(path.parent, "."), remove_file) as tmp:
+                with open(tmp, "wb") as f:
                     for part in parts:
                         f.write(part)
                 os.replace(tmp, path)
-            finally:
-                Path(tmp).unlink(missing_ok=True)
         except OSError as e:
             log.warning("cannot write to the phrase cache %s (%s)", self.root, e)
 

@@ -11,8 +11,10 @@ import contextlib
 import hashlib
 import os
 import shutil
+import signal
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -27,19 +29,53 @@ _FILE_MODE = 0o666 & ~_UMASK
 _FOLDER_MODE = 0o777 & ~_UMASK
 
 
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextlib.contextmanager
+def temporary(create: Callable[[], str], remove: Callable[[str], None]) -> Iterator[str]:
+    """A temporary file or folder made by ``create``, handed to ``remove`` when the block ends.
+
+    Ctrl-C and SIGTERM are held back from just before it is made until the
+    block has begun, so no stop can fall between making it and the cleanup
+    that removes it.
+    """
+    hold = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS) if hold else None
+    try:
+        name = create()
+    except BaseException:
+        if held is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        raise
+    try:
+        if held is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a stop held back arrives here, inside the try
+        yield name
+    finally:
+        remove(name)
+
+
+def make_file(folder: Path, prefix: str) -> str:
+    """A new empty file with a unique name in ``folder`` (for ``temporary``)."""
+    fd, name = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=".part")
+    os.close(fd)
+    return name
+
+
+def remove_file(name: str) -> None:
+    Path(name).unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """A temporary path beside ``path``, renamed onto it only if the block succeeds."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    os.chmod(tmp, _FILE_MODE)  # mkstemp makes files private; outputs are ordinary files
-    try:
+    with temporary(lambda: make_file(path.parent, f".{path.name}."), remove_file) as name:
+        tmp = Path(name)
+        os.chmod(tmp, _FILE_MODE)  # mkstemp makes files private; outputs are ordinary files
         yield tmp
         os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_text(path: Path, text: str) -> None:
@@ -51,18 +87,17 @@ def write_text(path: Path, text: str) -> None:
 def atomic_folder(path: Path) -> Iterator[Path]:
     """A temporary folder beside ``path`` that replaces it (whole) if the block succeeds."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part"))
-    os.chmod(tmp, _FOLDER_MODE)
-    old = path.with_name(f".{path.name}.old")
-    try:
+    make = lambda: tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")  # noqa: E731
+    with temporary(make, lambda name: shutil.rmtree(name, ignore_errors=True)) as name:
+        tmp = Path(name)
+        os.chmod(tmp, _FOLDER_MODE)
         yield tmp
+        old = path.with_name(f".{path.name}.old")
         shutil.rmtree(old, ignore_errors=True)
         if path.exists():
             os.replace(path, old)
         os.replace(tmp, path)
         shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @contextlib.contextmanager
