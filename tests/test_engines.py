@@ -72,7 +72,9 @@ def test_piper_builds_a_routine_in_the_neural_voice(tmp_path, monkeypatch, short
     samples = decode(out)
     assert abs(len(samples) * 1000 / RATE - manifest["audio"]["duration_ms"]) <= 30
     for event in (e for e in manifest["events"] if e["kind"] in ("speech", "chime")):
-        heard = onset_ms(samples, event["start_ms"], window_ms=40)
+        # Piper varies each utterance a little, and may begin a phrase softly: listen down to -50 dBFS,
+        # where the clips were trimmed.
+        heard = onset_ms(samples, event["start_ms"], window_ms=40, threshold=100)
         assert heard is not None and abs(heard - event["start_ms"]) <= 30, event
     holds = {e["end_ms"] - e["start_ms"] for e in manifest["events"] if e["kind"] == "hold"}
     assert holds == {3000, 2500}
