@@ -100,14 +100,19 @@ def length_rows(tmp: Path, cache: Path, runs: int) -> list[Row]:
         if name == "3-hour":
             target, met = "<= 1.2x floor, < 150 MB", met and run.peak_mb < 150
         rows.append(Row(f"{name} routine, warm", run, floor, target, "yes" if met else "NO"))
-    middle, longest = rows[1].run, rows[2].run
-    growth = (longest.wall_s / middle.wall_s) / (longest.audio_s / middle.audio_s)
+    # Linear in length: the 3-hour build's time over the 40-minute one's, per unit of length. LAME
+    # encodes silence faster than speech and the long routine is mostly silent holds, so the
+    # encoder alone grows less than linearly here; the build is held to the encoder's own growth.
+    middle, longest = rows[1], rows[2]
+    length_ratio = longest.run.audio_s / middle.run.audio_s
+    growth = longest.run.wall_s / middle.run.wall_s / length_ratio
+    floor_growth = longest.floor_s / middle.floor_s / length_ratio
     rows.append(
         Row(
             "3-hour / 40-minute: time ratio / length ratio",
-            longest,
-            target=f"within 10% of 1 (measured {growth:.2f})",
-            met="yes" if abs(growth - 1) <= 0.1 else "NO",
+            longest.run,
+            target=f"within 10% of the encoder's own ({floor_growth:.2f}); measured {growth:.2f}",
+            met="yes" if abs(growth / floor_growth - 1) <= 0.1 else "NO",
         )
     )
     return rows
