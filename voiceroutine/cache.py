@@ -67,6 +67,7 @@ class PhraseCache:
     def __init__(self, root: Path | None = None, limit_bytes: int | None = None):
         self.root = root or default_cache_dir()
         self.limit_bytes = default_limit_bytes() if limit_bytes is None else limit_bytes
+        self.stored = 0  # entries written by this object: when none were, there is nothing to trim
 
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.clip"
@@ -117,6 +118,7 @@ class PhraseCache:
                     for part in parts:
                         f.write(part)
                 os.replace(tmp, path)
+            self.stored += 1
         except OSError as e:
             log.warning("cannot write to the phrase cache %s (%s)", self.root, e)
 

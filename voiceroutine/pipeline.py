@@ -96,6 +96,7 @@ def build(
         manifest = write_outputs(rendered, output, progress)
     except OSError as e:
         raise EncoderError(f"cannot write {output}: {e.strerror or e}; check the folder is writable and has free space") from e
-    cache.trim()  # after the build has stored its phrases and leveled clips
+    if cache.stored:  # a rebuild that stored nothing new leaves the cache's size as it was
+        cache.trim()
     log.info("wrote %s and %s", output, manifest)
     return BuildResult(output, manifest, routine, script, settings, voiced.synthesised)
