@@ -33,7 +33,7 @@ def make_cover(title: str, subtitle: str) -> bytes:
         y += 124
     draw.text((SIZE // 2, y + 40), subtitle, font=ImageFont.load_default(size=52), fill=(205, 198, 226), anchor="ma")
     out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
+    image.save(out, format="PNG")  # optimize=True takes twice as long for a file 4% smaller
     return out.getvalue()
 
 
