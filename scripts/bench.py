@@ -5,8 +5,8 @@ Each build runs as its own process (as a user would run it), timed by wall
 clock, with its peak memory read from the kernel. The floor is ffmpeg alone
 encoding audio of the same length and format from a WAV file, with the
 build's own encoder command: no build can be faster than that. Builds and
-floors are measured in turns and the median of each kept, so both meet the
-same load on a shared machine. Piper rows need the neural extra (./scripts/test installs it).
+floors are measured in turns, so both meet the same load on a shared machine;
+"x floor" is the median of each build's time over the floor taken just after it. Piper rows need the neural extra (./scripts/test installs it).
 
     .venv/bin/python scripts/bench.py            # median of 3 for the warm rows
     .venv/bin/python scripts/bench.py --runs 1 --no-piper
@@ -45,6 +45,7 @@ class Row:
     case: str
     run: Run
     floor_s: float | None = None
+    x_floor: float | None = None  # median of each build's time over the floor taken right after it
     target: str = "-"
     met: str = "-"
 
@@ -78,20 +79,38 @@ def encode_floor(wav: Path, out: Path) -> float:
         return time.perf_counter() - started
 
 
-def in_turns(cases: list[tuple[Callable[[], Run], Path]], out: Path, runs: int) -> list[tuple[Run, float]]:
-    """Each case's median build and median floor, for cases given as (build it, its audio as WAV).
+@dataclass
+class Measured:
+    builds: list[Run]
+    floors: list[float]
+
+    @property
+    def run(self) -> Run:
+        return median_run(self.builds)
+
+    @property
+    def floor_s(self) -> float:
+        return statistics.median(self.floors)
+
+    @property
+    def x_floor(self) -> float:
+        return statistics.median(b.wall_s / f for b, f in zip(self.builds, self.floors))
+
+
+def in_turns(cases: list[tuple[Callable[[], Run], Path]], out: Path, runs: int) -> list[Measured]:
+    """Each case's builds and floors, for cases given as (build it, its audio as WAV).
 
     On a shared machine the same encode varies by a fifth from minute to minute, so every
-    round takes each case's build and then its floor in turn: all of them meet the same
-    conditions, and medians compare typical minutes where the fastest of each would compare
-    one lucky minute with another.
+    round takes each case's build and then its floor: all cases meet the same conditions,
+    each build is compared with the floor taken just after it, and medians keep typical
+    rounds where the fastest of each would compare one lucky minute with another.
     """
-    measured: list[tuple[list[Run], list[float]]] = [([], []) for _ in cases]
+    measured = [Measured([], []) for _ in cases]
     for _ in range(runs):
-        for (build_once, wav), (builds, floors) in zip(cases, measured):
-            builds.append(build_once())
-            floors.append(encode_floor(wav, out))
-    return [(median_run(builds), statistics.median(floors)) for builds, floors in measured]
+        for (build_once, wav), found in zip(cases, measured):
+            found.builds.append(build_once())
+            found.floors.append(encode_floor(wav, out))
+    return measured
 
 
 def median_run(runs: list[Run]) -> Run:
@@ -102,8 +121,9 @@ def encoder_rows(tmp: Path, wavs: Path, cache: Path, runs: int) -> list[Row]:
     rows = [Row("bed-back, pyttsx3, cold, 1 job", build(["--jobs", "1"], tmp / "cold1.mp3", tmp / "cold-cache-1"))]
     rows.append(Row(f"bed-back, pyttsx3, cold, {CORES} jobs", build([], tmp / "cold.mp3", cache)))
     build(["--hold", "20s", "--format", "wav"], wavs / "warm.wav", cache)
-    [(warm, floor)] = in_turns([(lambda: build(["--hold", "20s"], tmp / "warm0.mp3", cache), wavs / "warm.wav")], tmp / "floor.mp3", runs)
-    rows.append(Row("bed-back, new --hold (phrases cached)", warm, floor, "0 phrases synthesised", "yes" if warm.synthesised == 0 else "NO"))
+    [warm] = in_turns([(lambda: build(["--hold", "20s"], tmp / "warm0.mp3", cache), wavs / "warm.wav")], tmp / "floor.mp3", runs)
+    met = "yes" if warm.run.synthesised == 0 else "NO"
+    rows.append(Row("bed-back, new --hold (phrases cached)", warm.run, warm.floor_s, warm.x_floor, "0 phrases synthesised", met))
     return rows
 
 
@@ -140,17 +160,18 @@ def length_rows(tmp: Path, wavs: Path, cache: Path, runs: int) -> list[Row]:
         build(args, tmp / f"{name}.mp3", cache)  # fills the cache: phrases, gain and leveled clips
         build([*args, "--format", "wav"], wavs / f"{name}.wav", cache)
         cases.append((partial(build, args, tmp / f"{name}.mp3", cache), wavs / f"{name}.wav"))
+    measured = in_turns(cases, tmp / "floor.mp3", runs)
     rows = []
-    for (name, _), (run, floor) in zip(routines, in_turns(cases, tmp / "floor.mp3", runs)):
-        target, met = "<= 1.2x floor", run.wall_s <= 1.2 * floor
+    for (name, _), found in zip(routines, measured):
+        target, met = "<= 1.2x floor", found.x_floor <= 1.2
         if name == "3-hour":
-            target, met = "<= 1.2x floor, < 150 MB", met and run.peak_mb < 150
-        rows.append(Row(f"{name} routine, warm", run, floor, target, "yes" if met else "NO"))
-    # Linear in length: the 3-hour build's time over the 40-minute one's, per unit of length.
-    middle, longest = rows[1], rows[2]
+            target, met = "<= 1.2x floor, < 150 MB", met and found.run.peak_mb < 150
+        rows.append(Row(f"{name} routine, warm", found.run, found.floor_s, found.x_floor, target, "yes" if met else "NO"))
+    # Linear in length: the 3-hour build's time over the 40-minute one's in the same round, per unit of length.
+    middle, longest = measured[1], measured[2]
     length_ratio = longest.run.audio_s / middle.run.audio_s
-    growth = longest.run.wall_s / middle.run.wall_s / length_ratio
-    floor_growth = longest.floor_s / middle.floor_s / length_ratio
+    growth = statistics.median(b.wall_s / a.wall_s for a, b in zip(middle.builds, longest.builds)) / length_ratio
+    floor_growth = statistics.median(b / a for a, b in zip(middle.floors, longest.floors)) / length_ratio
     rows.append(
         Row(
             "3-hour / 40-minute: time ratio / length ratio",
@@ -315,7 +336,7 @@ def print_table(rows: list[Row], runs: int) -> None:
                 f"{run.audio_s / 60:.1f} min",
                 f"{run.wall_s:.2f}",
                 f"{row.floor_s:.2f}" if row.floor_s else "-",
-                f"{run.wall_s / row.floor_s:.2f}" if row.floor_s else "-",
+                f"{row.x_floor:.2f}" if row.x_floor else "-",
                 f"{run.peak_mb:.0f}",
                 str(run.synthesised),
                 row.target,
