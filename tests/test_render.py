@@ -5,6 +5,8 @@ from __future__ import annotations
 import array
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from voiceroutine.clips import Clip
 from voiceroutine.render import ms_to_frames, render, total_frames
@@ -69,3 +71,30 @@ def test_clips_at_another_rate_are_refused():
 @pytest.mark.parametrize("ms, rate, frames", [(0, 44100, 0), (1, 44100, 44), (1000, 44100, 44100), (61210, 44100, 2699361), (5, 22050, 110)])
 def test_ms_to_frames_rounds_half_up_exactly(ms, rate, frames):
     assert ms_to_frames(ms, rate) == frames
+
+
+def _mixed(sounds: list[tuple[int, list[int]]], length: int) -> list[int]:
+    """The reference: each sound added in turn, clipping after each addition as audioop does."""
+    out = [0] * length
+    for start, values in sounds:
+        for i, value in enumerate(values):
+            if start + i < length:
+                out[start + i] = max(-32768, min(32767, out[start + i] + value))
+    return out
+
+
+sound_lists = st.lists(
+    st.tuples(st.integers(0, 60), st.lists(st.integers(-32768, 32767), min_size=1, max_size=25)), max_size=6
+)
+
+
+@given(sounds=sound_lists, block=st.integers(1, 40), start=st.integers(0, 80), span=st.integers(0, 80))
+def test_any_sounds_in_any_blocks_and_ranges_render_as_their_sum(sounds, block, start, span):
+    length = 80
+    sounds = sorted(sounds, key=lambda s: s[0])  # a script's order, which is the order sounds are added in
+    events = tuple(Speech(at, at + len(values), f"s{n}") for n, (at, values) in enumerate(sounds))
+    script = Script("t", "T", events, (), length)
+    clips = {f"s{n}": clip(*values) for n, (_, values) in enumerate(sounds)}
+    end = min(length, start + span)
+    got = samples(render(script, clips, {}, RATE, block_frames=block, start_frame=min(start, end), end_frame=end))
+    assert got == _mixed(sounds, length)[min(start, end) : end]

@@ -67,20 +67,28 @@ def render(
     placements = _placements(script, clips, chimes, rate)
     upcoming = 0
     active: list[tuple[int, bytes]] = []
+    silence = bytes(block_frames * SAMPLE_WIDTH)  # most blocks of a routine are silent holds and pauses
     for block_start in range(start_frame, end, block_frames):
         block_end = min(block_start + block_frames, end)
         while upcoming < len(placements) and placements[upcoming][0] < block_end:
             active.append(placements[upcoming])
             upcoming += 1
-        block = bytearray((block_end - block_start) * SAMPLE_WIDTH)
+        size = (block_end - block_start) * SAMPLE_WIDTH
+        if not active:
+            yield silence if size == len(silence) else bytes(size)
+            continue
+        block = bytearray(size)
+        view, empty = memoryview(block), True
         still_active = []
         for offset, samples in active:
             clip_end = offset + len(samples) // SAMPLE_WIDTH
             lo, hi = max(offset, block_start), min(clip_end, block_end)
             if lo < hi:
                 a, b = (lo - block_start) * SAMPLE_WIDTH, (hi - block_start) * SAMPLE_WIDTH
-                piece = samples[(lo - offset) * SAMPLE_WIDTH : (hi - offset) * SAMPLE_WIDTH]
-                block[a:b] = audioop.add(bytes(block[a:b]), piece, SAMPLE_WIDTH)
+                piece = memoryview(samples)[(lo - offset) * SAMPLE_WIDTH : (hi - offset) * SAMPLE_WIDTH]
+                # The first sound in a block lands on silence: a copy is the sum.
+                view[a:b] = piece if empty else audioop.add(view[a:b], piece, SAMPLE_WIDTH)
+                empty = False
             if clip_end > block_end:
                 still_active.append((offset, samples))
         active = still_active
