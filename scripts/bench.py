@@ -3,12 +3,13 @@
 
 Each build runs as its own process (as a user would run it), timed by wall
 clock, with its CPU time (ffmpeg's included) and peak memory read from the
-kernel: CPU time shows what a busy machine's wall clock hides. The floor is ffmpeg alone
-encoding audio of the same length and format from a WAV file, with the
-build's own encoder command: no build can be faster than that. Builds and
-floors are measured in turns, so both meet the same load on a shared machine;
-"x floor" is the median of each build's time over the floor taken just after
-it. Piper rows need the neural extra (./scripts/test installs it).
+kernel: CPU time shows what a busy machine does to the wall clock. The floor
+is ffmpeg alone encoding audio of the same length and format from a WAV file,
+with the build's own encoder command: no build can be faster than that.
+Builds and floors are measured in turns, so both meet the same load on a
+shared machine; "x floor" is the median of each build's time over the floor
+taken just after it. Piper rows need the neural extra (./scripts/test
+installs it).
 
     .venv/bin/python scripts/bench.py            # median of 3 for the warm rows
     .venv/bin/python scripts/bench.py --runs 1 --no-piper

@@ -1,13 +1,11 @@
 """The command line: parse options, call the library, show results. Nothing else lives here.
 
-This is the only module that prints, and the only one that turns library errors
-into messages and exit statuses: 2 when the user's input is wrong, 1 when
-something failed at run time.
+Its parts (one-line errors and exit statuses, progress bars, the routine
+options) are in cli_parts.py; the two are the only modules that print.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
@@ -19,125 +17,17 @@ import click
 
 from . import __version__
 from .checks import duration_in
+from .cli_parts import CONTEXT, DEFAULT_ROUTINE, Group, InputError, ProgressBars, count, reports_errors, routine_options
 from .durations import format_clock, format_duration
-from .errors import RoutineError, VoiceRoutineError
-from .routine import builtin_ids, load_routine, read_routine_text
-from .table import plan_table
 from .engines import ENGINES
+from .errors import RoutineError
 from .options import load_for_build, load_options
-from .routine import SIDES
-from .settings import AMBIENCE, BITRATES_KBPS, DEFAULT_OUT_DIR, FORMATS, GUIDANCE_LEVELS, PACES, resolve_settings
-from .sounds import CHIME_SETS
+from .routine import builtin_ids, load_routine, read_routine_text
+from .settings import AMBIENCE, BITRATES_KBPS, DEFAULT_OUT_DIR, FORMATS, resolve_settings
+from .table import plan_table
 
-DEFAULT_ROUTINE = "bed-back"
 DEFAULT_SHARE_PORT = 8765
 MAX_SHARE_MS = 7 * 24 * 3_600_000
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-class InputError(click.ClickException):
-    """The user's input is wrong: one line, exit status 2."""
-
-    exit_code = 2
-
-
-class _OneLineErrors:
-    """Usage errors print one line ("Error: ...") instead of usage text plus a hint."""
-
-    def make_context(self, *args, **kwargs):
-        try:
-            return super().make_context(*args, **kwargs)
-        except click.UsageError as e:
-            e.ctx = None
-            raise
-
-
-class Command(_OneLineErrors, click.Command):
-    pass
-
-
-class Group(_OneLineErrors, click.Group):
-    command_class = Command
-
-
-def reports_errors(func):
-    """Turn library errors into click's messages and exit statuses."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except RoutineError as e:
-            raise InputError(str(e)) from None
-        except VoiceRoutineError as e:
-            raise click.ClickException(str(e)) from None
-
-    return wrapper
-
-
-class ProgressBars:
-    """Shows the library's progress reports as one click progress bar per stage."""
-
-    def __init__(self) -> None:
-        self.label: str | None = None
-        self.bar = None
-
-    def __call__(self, label: str, done: int, total: int) -> None:
-        if label != self.label:
-            self.close()
-            self.label = label
-            self.bar = click.progressbar(length=total, label=label.ljust(13), file=sys.stderr, width=30)
-            self.bar.__enter__()
-        self.bar.update(done - self.bar.pos)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-            self.bar = None
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}{'es' if noun.endswith('ch') else 's'}"
-
-
-def routine_options(func=None, *, many: bool = False):
-    """The options that shape a routine's timeline, shared by build and plan (``many``: several routines)."""
-    if func is None:
-        return functools.partial(routine_options, many=many)
-    routine = (
-        click.argument("routines", nargs=-1, metavar="[ROUTINE]...")
-        if many
-        else click.argument("routine", default=DEFAULT_ROUTINE, metavar="[ROUTINE]")
-    )
-    options = [
-        routine,
-        click.option("--hold", metavar="DUR", help='Hold every stretch this long, e.g. "20s" or "1m".'),
-        click.option("--hold-for", multiple=True, metavar="ID=DUR", help="Hold one stretch this long (repeatable)."),
-        click.option("--length", metavar="DUR", help='Scale the holds so the whole routine lasts this long, e.g. "10m".'),
-        click.option("--sides", type=click.Choice(SIDES), help='"both": left then right; "none": one hold.'),
-        click.option("--rest", metavar="DUR", help="Pause between stretches."),
-        click.option("--reps", type=int, help="Holds per side."),
-        click.option("--only", metavar="ID,...", help="Only these stretches, in this order."),
-        click.option("--skip", metavar="ID,...", help="Leave these stretches out."),
-        click.option(
-            "--guidance",
-            type=click.Choice(GUIDANCE_LEVELS),
-            help="Cues during holds: minimal (chimes only), standard (+ halfway, time left), "
-            "full (+ countdown, breathing, tips).  [default: standard]",
-        ),
-        click.option("--time-left", metavar="DUR,...", help='When to say how long is left, e.g. "30s,10s".  [default: 10s]'),
-        click.option("--pace", type=click.Choice(tuple(PACES)), help="Speech rate and pauses together.  [default: calm]"),
-        click.option("--rate", type=int, help="Speech rate in words a minute (overrides --pace)."),
-        click.option("--voice", help="Voice id or name (see `voiceroutine voices`)."),
-        click.option("--engine", type=click.Choice(tuple(ENGINES)), help="Speech engine.  [default: pyttsx3]"),
-        click.option("--chimes", type=click.Choice(CHIME_SETS), help="Chime sounds, or none (a spoken \"Begin.\").  [default: soft]"),
-        click.option("--start-chime", metavar="WAV", help="Your own sound to start each hold."),
-        click.option("--end-chime", metavar="WAV", help="Your own sound to end each hold."),
-        click.option("--fade", metavar="DUR", help="Fade the whole file in and out over this long."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
 
 
 @click.group(cls=Group, context_settings=CONTEXT)
@@ -205,7 +95,7 @@ def build(routines, output, jobs, quiet, **options) -> None:
 
 
 def _built(duration_ms: int, stretches: int, synthesised: int) -> str:
-    return f"{format_clock(duration_ms)}, {_count(stretches, 'stretch')}, {_count(synthesised, 'phrase')} synthesised"
+    return f"{format_clock(duration_ms)}, {count(stretches, 'stretch')}, {count(synthesised, 'phrase')} synthesised"
 
 
 def _build_many(refs: tuple[str, ...], output: str | None, jobs: int | None, quiet: bool, options: dict) -> None:
@@ -346,7 +236,7 @@ def validate(files) -> None:
             click.echo(f"Error: {e}", err=True)
             failed = True
             continue
-        click.echo(f"ok: {ref}: {routine.title} ({_count(len(routine.stretches), 'stretch')}, about {length})")
+        click.echo(f"ok: {ref}: {routine.title} ({count(len(routine.stretches), 'stretch')}, about {length})")
     if failed:
         sys.exit(2)
 
@@ -376,7 +266,7 @@ def export_command(source, destination, force) -> None:
         raise click.ClickException(f"cannot copy to {destination}: {e.strerror or e}; is it mounted and writable?") from None
     for path in result.copied:
         click.echo(f"copied {path}")
-    click.echo(f"{_count(len(result.copied), 'file')} copied to {destination}, {len(result.unchanged)} already there")
+    click.echo(f"{count(len(result.copied), 'file')} copied to {destination}, {len(result.unchanged)} already there")
 
 
 @cli.command()
@@ -472,7 +362,7 @@ def cache_info() -> None:
     from .cache import PhraseCache
 
     info = PhraseCache().info()
-    click.echo(f"{info.root}: {_count(info.entries, 'clip')}, {info.size_bytes / 1e6:.1f} MB of {info.limit_bytes / 1e6:.0f} MB")
+    click.echo(f"{info.root}: {count(info.entries, 'clip')}, {info.size_bytes / 1e6:.1f} MB of {info.limit_bytes / 1e6:.0f} MB")
 
 
 @cache_group.command(name="clear")
@@ -481,7 +371,7 @@ def cache_clear() -> None:
     from .cache import PhraseCache
 
     cache = PhraseCache()
-    click.echo(f"removed {_count(cache.clear(), 'clip')} from {cache.root}")
+    click.echo(f"removed {count(cache.clear(), 'clip')} from {cache.root}")
 
 
 def _stop_on_sigterm(signum, frame) -> None:

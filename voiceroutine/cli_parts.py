@@ -1,0 +1,128 @@
+"""The command line's parts: one-line errors with their exit statuses, progress bars,
+and the options that shape a routine, shared by `build` and `plan`.
+
+With cli.py, the only code that talks to the user: library errors become messages
+and exit statuses here, 2 when the user's input is wrong, 1 when something failed
+at run time.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+import click
+
+from .engines import ENGINES
+from .errors import RoutineError, VoiceRoutineError
+from .routine import SIDES
+from .settings import GUIDANCE_LEVELS, PACES
+from .sounds import CHIME_SETS
+
+DEFAULT_ROUTINE = "bed-back"
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class InputError(click.ClickException):
+    """The user's input is wrong: one line, exit status 2."""
+
+    exit_code = 2
+
+
+class OneLineErrors:
+    """Usage errors print one line ("Error: ...") instead of usage text plus a hint."""
+
+    def make_context(self, *args, **kwargs):
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as e:
+            e.ctx = None
+            raise
+
+
+class Command(OneLineErrors, click.Command):
+    pass
+
+
+class Group(OneLineErrors, click.Group):
+    command_class = Command
+
+
+def reports_errors(func):
+    """Turn library errors into click's messages and exit statuses."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except RoutineError as e:
+            raise InputError(str(e)) from None
+        except VoiceRoutineError as e:
+            raise click.ClickException(str(e)) from None
+
+    return wrapper
+
+
+class ProgressBars:
+    """Shows the library's progress reports as one click progress bar per stage."""
+
+    def __init__(self) -> None:
+        self.label: str | None = None
+        self.bar = None
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        if label != self.label:
+            self.close()
+            self.label = label
+            self.bar = click.progressbar(length=total, label=label.ljust(13), file=sys.stderr, width=30)
+            self.bar.__enter__()
+        self.bar.update(done - self.bar.pos)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}{'es' if noun.endswith('ch') else 's'}"
+
+
+def routine_options(func=None, *, many: bool = False):
+    """The options that shape a routine's timeline, shared by build and plan (``many``: several routines)."""
+    if func is None:
+        return functools.partial(routine_options, many=many)
+    routine = (
+        click.argument("routines", nargs=-1, metavar="[ROUTINE]...")
+        if many
+        else click.argument("routine", default=DEFAULT_ROUTINE, metavar="[ROUTINE]")
+    )
+    options = [
+        routine,
+        click.option("--hold", metavar="DUR", help='Hold every stretch this long, e.g. "20s" or "1m".'),
+        click.option("--hold-for", multiple=True, metavar="ID=DUR", help="Hold one stretch this long (repeatable)."),
+        click.option("--length", metavar="DUR", help='Scale the holds so the whole routine lasts this long, e.g. "10m".'),
+        click.option("--sides", type=click.Choice(SIDES), help='"both": left then right; "none": one hold.'),
+        click.option("--rest", metavar="DUR", help="Pause between stretches."),
+        click.option("--reps", type=int, help="Holds per side."),
+        click.option("--only", metavar="ID,...", help="Only these stretches, in this order."),
+        click.option("--skip", metavar="ID,...", help="Leave these stretches out."),
+        click.option(
+            "--guidance",
+            type=click.Choice(GUIDANCE_LEVELS),
+            help="Cues during holds: minimal (chimes only), standard (+ halfway, time left), "
+            "full (+ countdown, breathing, tips).  [default: standard]",
+        ),
+        click.option("--time-left", metavar="DUR,...", help='When to say how long is left, e.g. "30s,10s".  [default: 10s]'),
+        click.option("--pace", type=click.Choice(tuple(PACES)), help="Speech rate and pauses together.  [default: calm]"),
+        click.option("--rate", type=int, help="Speech rate in words a minute (overrides --pace)."),
+        click.option("--voice", help="Voice id or name (see `voiceroutine voices`)."),
+        click.option("--engine", type=click.Choice(tuple(ENGINES)), help="Speech engine.  [default: pyttsx3]"),
+        click.option("--chimes", type=click.Choice(CHIME_SETS), help="Chime sounds, or none (a spoken \"Begin.\").  [default: soft]"),
+        click.option("--start-chime", metavar="WAV", help="Your own sound to start each hold."),
+        click.option("--end-chime", metavar="WAV", help="Your own sound to end each hold."),
+        click.option("--fade", metavar="DUR", help="Fade the whole file in and out over this long."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
