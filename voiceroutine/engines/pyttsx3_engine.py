@@ -28,6 +28,7 @@ class Pyttsx3Engine:
 
     def __init__(self) -> None:
         self._engine = None
+        self._warmed_up = False
 
     def _driver(self):
         if self._engine is None:
@@ -37,11 +38,19 @@ class Pyttsx3Engine:
                 self._engine = pyttsx3.init()
             except Exception as e:  # pyttsx3 raises RuntimeError, OSError or ImportError by platform
                 raise SynthesisError(MISSING_ESPEAK.format(error=e)) from e
+        return self._engine
+
+    def _speaker(self):
+        """The driver, ready to speak into files. Listing voices needs no speech, so a
+        rebuild whose phrases are all cached never speaks."""
+        engine = self._driver()
+        if not self._warmed_up:
             # The espeak driver's first runAndWait can return before its file is written;
             # after one short utterance, later ones wait properly.
             with tempfile.TemporaryDirectory(prefix="voiceroutine-") as folder:
                 self._speak_to_file("Ready.", Path(folder) / "ready.wav", patience_s=5)
-        return self._engine
+            self._warmed_up = True
+        return engine
 
     def _speak_to_file(self, text: str, path: Path, patience_s: float = 0) -> None:
         """Speak into ``path``, waiting up to ``patience_s`` for a file the driver writes late."""
@@ -81,7 +90,7 @@ class Pyttsx3Engine:
         raise RoutineError(f"unknown voice {voice!r}; {hint}`voiceroutine voices` lists them", source="--voice")
 
     def synthesize(self, text: str, voice: str, rate: int) -> Clip:
-        engine = self._driver()
+        engine = self._speaker()
         try:
             self._settle()
             engine.setProperty("voice", voice)
