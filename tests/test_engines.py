@@ -1,4 +1,4 @@
-"""Speech engines: the Piper neural voice, the missing-extra message, and parallel synthesis."""
+"""Speech engines: espeak's rate and warm-up, the Piper neural voice, the missing-extra message, and parallel synthesis."""
 
 from __future__ import annotations
 
@@ -143,3 +143,18 @@ def test_espeak_speaks_every_phrase_at_the_rate_asked_for():
             assert length == pytest.approx(first, rel=0.01), runs
     words = 7  # "Stretch two of five. Piriformis stretch." at 140 words a minute, with its pauses
     assert words / (runs[0][1] / 60_000) == pytest.approx(140, rel=0.35)
+
+
+def test_espeak_speaks_nothing_to_resolve_a_voice_and_warms_up_once_before_speaking(monkeypatch):
+    """A rebuild whose phrases are all cached only resolves the voice: no throwaway phrase for that."""
+    from voiceroutine.engines.pyttsx3_engine import Pyttsx3Engine
+
+    engine = Pyttsx3Engine()
+    spoken = []
+    speak = engine._speak_to_file
+    monkeypatch.setattr(engine, "_speak_to_file", lambda text, path, **kw: (spoken.append(text), speak(text, path, **kw)))
+    voice = engine.resolve_voice("en-us")
+    assert spoken == []
+    first, second = engine.synthesize("One.", voice, 140), engine.synthesize("Two.", voice, 140)
+    assert spoken == ["Ready.", "One.", "Two."]
+    assert first.duration_ms > 100 and second.duration_ms > 100
