@@ -813,6 +813,16 @@ def test_a_full_disk_is_one_clear_message_from_the_cli(tmp_path, small_disk, sho
     assert _tree(disk) == before
 
 
+def test_speech_workers_leave_ctrl_c_to_the_build():
+    """A worker cut off inside espeak printed a traceback; the build stops the pool itself."""
+    check = (
+        "import signal\nfrom voiceroutine.synthesis import _start_worker\n"
+        "_start_worker('voiceroutine.engines.pyttsx3_engine:Pyttsx3Engine')\n"
+        "print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)"
+    )
+    assert subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True).stdout.strip() == "True"
+
+
 @pytest.mark.integration
 @pytest.mark.parametrize("stage", ["synthesis", "encoding"])
 def test_ctrl_c_mid_build_leaves_the_previous_files(tmp_path, short_routine, short_file, stage):

@@ -130,6 +130,10 @@ _worker_devnull = None
 
 def _start_worker(engine_class: str) -> None:
     global _worker_engine, _worker_devnull
+    # Ctrl-C reaches every process of the terminal's group. The build stops the pool itself, so a
+    # worker finishes its phrase: cut off inside espeak, whose callback then writes to a folder
+    # already removed, it printed a traceback under "Aborted!".
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     module_name, class_name = engine_class.split(":")
     _worker_engine = getattr(importlib.import_module(module_name), class_name)()
     _worker_devnull = open(os.devnull, "w")  # noqa: SIM115 (for the worker's lifetime)
