@@ -823,6 +823,17 @@ def test_speech_workers_leave_ctrl_c_to_the_build():
     assert subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True).stdout.strip() == "True"
 
 
+def test_a_batch_worker_stops_once_when_ctrl_c_is_followed_by_sigterm():
+    """Ctrl-C stops a batch worker; the pool's SIGTERM after it cut into the worker's exit (a traceback from atexit)."""
+    check = (
+        "import os, signal\nfrom voiceroutine import batch\nbatch._start_worker()\n"
+        "try:\n    os.kill(os.getpid(), signal.SIGINT)\nexcept SystemExit as e:\n    code = e.code\n"
+        "os.kill(os.getpid(), signal.SIGTERM)\nprint(code)"
+    )
+    run = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    assert (run.returncode, run.stdout.strip(), run.stderr) == (0, "130", "")
+
+
 @pytest.mark.integration
 @pytest.mark.parametrize("stage", ["synthesis", "encoding"])
 def test_ctrl_c_mid_build_leaves_the_previous_files(tmp_path, short_routine, short_file, stage):

@@ -72,7 +72,16 @@ def _start_worker() -> None:
 
 
 def _stop(signum, frame) -> None:
+    # One stop is enough: after Ctrl-C the main process terminates the pool with SIGTERM, and
+    # that second signal must not cut into the worker's own exit (a traceback from atexit).
+    # A Python handler, not SIG_IGN: a signal already on its way would then raise OSError.
+    signal.signal(signal.SIGTERM, _already_stopping)
+    signal.signal(signal.SIGINT, _already_stopping)
     sys.exit(128 + signum)
+
+
+def _already_stopping(signum, frame) -> None:
+    """The worker is already unwinding; let it finish."""
 
 
 def _indexed_build(task: tuple[int, tuple]) -> tuple[int, Outcome]:
