@@ -144,16 +144,16 @@ def ffmpeg_command(fmt: str, rate: int, bitrate_kbps: int, graph: str, metadata_
     """The ffmpeg call that reads a mono 16-bit WAV stream on stdin and writes ``out``."""
     # The PCM arrives as a WAV stream: ffmpeg reads WAV in larger packets than raw PCM, which
     # saves it nearly a tenth of the time on long routines.
-    command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y"]
+    # With a second input ffmpeg reads each input on a thread of its own and sleeps 10 ms
+    # whenever the pipe's queue (8 packets by default) runs dry: a 40-minute WAV took 28 s
+    # instead of 1.5 s. A deeper queue (a few MB at most) keeps it fed. With one input there
+    # is no thread, and asking for a queue would start one that costs MP3 a tenth.
+    queue = ["-thread_queue_size", str(PIPE_QUEUE_PACKETS)] if metadata_file else []
+    command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *queue, "-f", "wav", "-i", "pipe:0"]
     if metadata_file:
-        # With a second input ffmpeg reads each input on a thread of its own and sleeps 10 ms
-        # whenever the pipe's queue (8 packets by default) runs dry: a 40-minute WAV took 28 s
-        # instead of 1.5 s. A deeper queue (a few MB at most) keeps it fed. With one input there
-        # is no thread, and asking for a queue would start one that costs MP3 a tenth.
-        command += ["-thread_queue_size", str(PIPE_QUEUE_PACKETS), "-f", "wav", "-i", "pipe:0"]
         command += ["-f", "ffmetadata", "-i", str(metadata_file), "-map_metadata", "1", "-map_chapters", "1"]
     else:
-        command += ["-f", "wav", "-i", "pipe:0", "-map_metadata", "-1"]
+        command += ["-map_metadata", "-1"]
     mapping = ["-filter_complex", graph, "-map", "[out]"] if graph else ["-map", "0:a"]
     return command + [*mapping, *_codec(fmt, bitrate_kbps), str(out)]
 
