@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from voiceroutine.cache import PhraseCache, default_cache_dir, phrase_key
+from voiceroutine.cache import PhraseCache, clip_id, default_cache_dir, phrase_key
 from voiceroutine.clips import Clip
 
 CLIP = Clip(bytes(range(200)), 44_100)
@@ -51,6 +51,20 @@ def test_damaged_entries_are_never_used_and_are_removed(cache, damage, caplog):
     assert not path.exists()
 
 
+def test_peek_names_and_times_an_entry_from_its_header(cache):
+    key = phrase_key("engine", "Release.")
+    assert cache.peek(key) is None
+    cache.put(key, CLIP)
+    assert cache.peek(key) == clip_id(key, CLIP)
+    assert cache.peek(key).frames == CLIP.frames and cache.peek(key).rate == CLIP.rate
+    assert clip_id(phrase_key("engine", "Relax."), CLIP) != clip_id(key, CLIP)  # the same samples under another phrase
+    path = next(cache.root.rglob("*.clip"))
+    for damage in (lambda data: data[:-1], lambda data: b"RIFF" + data[4:], lambda data: data[:10]):
+        cache.put(key, CLIP)
+        path.write_bytes(damage(path.read_bytes()))
+        assert cache.peek(key) is None
+
+
 def test_an_unwritable_cache_only_costs_speed(tmp_path, caplog):
     blocker = tmp_path / "file-not-folder"
     blocker.write_text("")
@@ -86,3 +100,52 @@ def test_a_rebuild_that_sounds_the_same_reuses_its_gain(tmp_path, monkeypatch, t
     # Another target loudness is measured afresh.
     build(longer, Settings(loudness_lufs=-20.0), tmp_path / "c.wav", engine=tone_engine, cache=cache)
     assert measured
+
+
+class _WatchedCache(PhraseCache):
+    """The real cache, noting which entries a build reads whole and which it only peeks at."""
+
+    def __init__(self, root):
+        super().__init__(root)
+        self.read, self.peeked = set(), set()
+
+    def get(self, key):
+        self.read.add(key)
+        return super().get(key)
+
+    def peek(self, key):
+        self.peeked.add(key)
+        return super().peek(key)
+
+
+def test_a_rebuild_plays_the_kept_leveled_clips_without_reading_what_was_spoken(tmp_path, tone_engine, short_routine):
+    from voiceroutine import Settings, build
+    from conftest import decode
+
+    first = build(short_routine, Settings(format="wav"), tmp_path / "a.wav", engine=tone_engine)  # its own cache
+    cache = _WatchedCache(tmp_path / "cache")
+    build(short_routine, Settings(format="wav"), tmp_path / "b.wav", engine=tone_engine, cache=cache)  # fills it
+    spoken = len(first.script.possible_phrases)
+    cache.read.clear(), cache.peeked.clear()
+    again = build(short_routine, Settings(format="wav"), tmp_path / "c.wav", engine=tone_engine, cache=cache)
+    assert again.synthesised == 0
+    assert len(cache.peeked) == spoken and not cache.peeked & cache.read
+    assert len(cache.read) == spoken + 2  # every phrase and both chimes, leveled
+    assert decode(tmp_path / "c.wav") == decode(first.audio_path)
+
+
+def test_without_the_leveled_clips_a_rebuild_levels_the_spoken_ones_again_the_same(tmp_path, tone_engine, short_routine):
+    from voiceroutine import Settings, build
+    from conftest import decode
+
+    cache = _WatchedCache(tmp_path / "cache")
+    first = build(short_routine, Settings(format="wav"), tmp_path / "a.wav", engine=tone_engine, cache=cache)
+    spoken = {cache._path(key) for key in cache.read}  # looked for before the engine spoke them
+    leveled = [path for path in cache.root.rglob("*.clip") if path not in spoken]
+    assert len(leveled) == len(first.script.possible_phrases) + 2
+    for path in leveled:
+        path.unlink()
+    again = build(short_routine, Settings(format="wav"), tmp_path / "b.wav", engine=tone_engine, cache=cache)
+    assert again.synthesised == 0
+    assert decode(tmp_path / "b.wav") == decode(first.audio_path)
+    assert all(path.exists() for path in leveled)  # kept again for the next rebuild

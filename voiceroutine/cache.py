@@ -3,8 +3,10 @@
 Each entry is one clip, stored under sha256(engine key + text), written to a
 temporary name and renamed into place, and checked when read against a digest
 of its key and samples: a damaged entry, or one copied under another phrase's
-name, is deleted and made again, never played. The cache is bounded: after a
-build, the entries used longest ago go once it is over its size limit.
+name, is deleted and made again, never played. That digest, kept in the
+entry's header, also names the clip's sound: ``peek`` reads it, and the clip's
+length, without the samples. The cache is bounded: after a build, the entries
+used longest ago go once it is over its size limit.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .clips import Clip
+from .clips import SAMPLE_WIDTH, Clip, ClipId
 from .files import make_file, remove_file, temporary
 
 log = logging.getLogger(__name__)
@@ -60,7 +62,27 @@ class CacheInfo:
 
 
 def _digest(key: str, samples: bytes) -> bytes:
-    return hashlib.sha256(key.encode("ascii") + b"\0" + samples).digest()
+    digest = hashlib.sha256(key.encode("ascii") + b"\0")
+    digest.update(samples)  # not joined to the key: that would copy megabytes
+    return digest.digest()
+
+
+def clip_id(key: str, clip: Clip) -> ClipId:
+    """What ``peek`` tells of ``clip`` once it is stored under ``key``."""
+    return ClipId(_digest(key, clip.samples).hex(), clip.frames, clip.rate)
+
+
+def _read_header(header: bytes, samples_size: int) -> tuple[int, bytes] | None:
+    """The sample rate and digest an entry's header gives, if it is one of ours and its size fits."""
+    if len(header) < _HEADER.size or samples_size < 0 or samples_size % SAMPLE_WIDTH:
+        return None
+    magic, rate, digest = _HEADER.unpack(header)
+    return (rate, digest) if magic == _MAGIC and rate > 0 else None
+
+
+def _touch(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.utime(path)  # recently used: kept longest when the cache is trimmed
 
 
 class PhraseCache:
@@ -75,22 +97,38 @@ class PhraseCache:
     def get(self, key: str) -> Clip | None:
         path = self._path(key)
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as f:
+                header, samples = f.read(_HEADER.size), f.read()
         except FileNotFoundError:
             return None
         except OSError as e:
             log.warning("cannot read cache entry %s (%s); making it again", path, e)
             return None
-        if len(data) >= _HEADER.size:
-            magic, rate, digest = _HEADER.unpack_from(data)
-            samples = data[_HEADER.size :]
-            if magic == _MAGIC and rate > 0 and len(samples) % 2 == 0 and _digest(key, samples) == digest:
-                with contextlib.suppress(OSError):
-                    os.utime(path)  # recently used: kept longest when the cache is trimmed
-                return Clip(samples, rate)
+        found = _read_header(header, len(samples))
+        if found and _digest(key, samples) == found[1]:
+            _touch(path)
+            return Clip(samples, found[0])
         log.warning("damaged cache entry %s; making it again", path)
         path.unlink(missing_ok=True)
         return None
+
+    def peek(self, key: str) -> ClipId | None:
+        """The entry's sound and length, read from its header without the samples (None if absent).
+
+        The samples are not checked: a build that plays this entry reads it with ``get``.
+        """
+        path = self._path(key)
+        try:
+            with open(path, "rb") as f:
+                header, size = f.read(_HEADER.size), os.fstat(f.fileno()).st_size
+        except OSError:
+            return None
+        found = _read_header(header, size - _HEADER.size)
+        if not found:
+            return None
+        _touch(path)
+        rate, digest = found
+        return ClipId(digest.hex(), (size - _HEADER.size) // SAMPLE_WIDTH, rate)
 
     def put(self, key: str, clip: Clip) -> None:
         """Store ``clip``; a cache that cannot be written only costs speed, so failures are logged."""

@@ -6,6 +6,7 @@ options) are in cli_parts.py; the two are the only modules that print.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -381,4 +382,9 @@ def _stop_on_sigterm(signum, frame) -> None:
 
 def main() -> None:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    cli(prog_name="voiceroutine")
+    try:
+        cli(prog_name="voiceroutine")
+    finally:
+        # Every file is written and closed. At exit the collector would walk all the objects of
+        # every module loaded, to find nothing: 40 ms of each build. Frozen objects are skipped.
+        gc.freeze()

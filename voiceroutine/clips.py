@@ -10,8 +10,17 @@ from . import ffmpeg
 SAMPLE_WIDTH = 2  # bytes: signed 16-bit little-endian throughout
 
 
+class _Timed:
+    frames: int
+    rate: int
+
+    @property
+    def duration_ms(self) -> int:
+        return round(self.frames * 1000 / self.rate)
+
+
 @dataclass(frozen=True)
-class Clip:
+class Clip(_Timed):
     samples: bytes  # signed 16-bit little-endian, mono
     rate: int
 
@@ -19,9 +28,18 @@ class Clip:
     def frames(self) -> int:
         return len(self.samples) // SAMPLE_WIDTH
 
-    @property
-    def duration_ms(self) -> int:
-        return round(self.frames * 1000 / self.rate)
+
+@dataclass(frozen=True)
+class ClipId(_Timed):
+    """A clip known by what it sounds like and how long it is, without its samples.
+
+    Enough to lay out a routine and to find the clips an earlier build leveled,
+    so a rebuild never reads what the engine spoke.
+    """
+
+    digest: str  # sha256 of the samples (and, for a spoken phrase, its cache key), in hex
+    frames: int
+    rate: int
 
 
 def _segment(clip: Clip):

@@ -16,11 +16,11 @@ import subprocess
 from collections.abc import Iterable, Iterator, Mapping
 
 from .cache import PhraseCache
-from .clips import Clip
+from .clips import Clip, ClipId
 from . import ffmpeg
 from .errors import EncoderError
 from .ffmpeg import feed
-from .render import sounds
+from .render import C, sounds
 from .script import Script
 
 # Sample-peak ceilings, so that with each encoder's overshoot the true peak stays well below -1 dBTP.
@@ -33,14 +33,19 @@ LEVELING = "ebur128-dualmono volume alimiter-latency"  # change when the levelin
 _INTEGRATED = re.compile(r"I:\s+(-?[\d.]+|-inf|nan) LUFS")
 
 
-def audible(script: Script, clips: Mapping[str, Clip], chimes: Mapping[str, Clip], rate: int) -> Iterator[bytes]:
-    """Every speech and chime of the script in time order, with at most a second of silence before each."""
+def _gaps(script: Script, clips: Mapping[str, C], chimes: Mapping[str, C]) -> Iterator[tuple[int, C]]:
+    """Every speech and chime of the script in time order, with the silence before it cut to at most a second."""
     heard_until = 0
     for event, clip in sounds(script, clips, chimes):
-        silence_ms = min(max(event.start_ms - heard_until, 0), 1000)
+        yield min(max(event.start_ms - heard_until, 0), 1000), clip
+        heard_until = max(heard_until, event.start_ms + clip.duration_ms)
+
+
+def audible(script: Script, clips: Mapping[str, Clip], chimes: Mapping[str, Clip], rate: int) -> Iterator[bytes]:
+    """What loudness is measured on: every sound of the script with at most a second of silence before each."""
+    for silence_ms, clip in _gaps(script, clips, chimes):
         yield bytes(silence_ms * rate // 1000 * 2)
         yield clip.samples
-        heard_until = max(heard_until, event.start_ms + clip.duration_ms)
 
 
 def measure_lufs(blocks: Iterable[bytes], rate: int, filters: Iterable[str] = ()) -> float | None:
@@ -90,6 +95,7 @@ def level(
     script: Script,
     clips: Mapping[str, Clip],
     chimes: Mapping[str, Clip],
+    ids: Mapping[str, ClipId],
     rate: int,
     target_lufs: float,
     fmt: str,
@@ -97,63 +103,101 @@ def level(
 ) -> tuple[dict[str, Clip], dict[str, Clip]]:
     """The clips and chimes with the gain and limiter that bring the routine to ``target_lufs``.
 
-    The peak ceiling depends on the format ``fmt`` the audio will be encoded to.
+    ``ids`` names each clip's sound (as the phrase cache does); the peak ceiling
+    depends on the format ``fmt`` the audio will be encoded to.
 
     The limiter takes a little loudness off the peaks, so the result is measured
     once more and, if it is off by more than 0.2 LU, the gain corrected once.
-    The gain found is kept in ``memo`` under a digest of everything audible, so
-    a rebuild that sounds the same (new rest times, another format of the same
-    ceiling) applies it without measuring again; the leveled clips are kept
-    too, so such a rebuild costs little more than its encoding.
+    The gain found is kept in ``memo`` under a digest of everything audible (which
+    sound plays after how much silence), and the leveled clips under their sounds
+    and that gain, so a rebuild that sounds the same (new rest times, another
+    format of the same ceiling) finds them with ``kept_levels``.
     """
     ceiling = PEAK_CEILING_DBFS.get(fmt, DEFAULT_CEILING_DBFS)
-    every = {**{("speech", k): v for k, v in clips.items()}, **{("chime", k): v for k, v in chimes.items()}}
-
-    def split(processed: dict) -> tuple[dict[str, Clip], dict[str, Clip]]:
-        return tuple({k: v for (kind, k), v in processed.items() if kind == wanted} for wanted in ("speech", "chime"))
-
-    key = _digest(audible(script, clips, chimes, rate), rate, target_lufs, ceiling) if memo else ""
+    every = _every(clips, chimes)
+    every_id = _every(ids, _chime_ids(chimes))
+    key = _sound_key(script, ids, chimes, rate, target_lufs, ceiling) if memo else ""
     known = memo.get_note(key) if memo else None
     if known == "silent":
         return dict(clips), dict(chimes)
-    if known and re.fullmatch(r"-?\d+\.\d+", known):
-        return split(_leveled(every, float(known), ceiling, rate, memo))
-    measured = measure_lufs(audible(script, clips, chimes, rate), rate)
-    if measured is None:
-        if memo:
-            memo.put_note(key, "silent")
-        return dict(clips), dict(chimes)
-    gain = target_lufs - measured
-    done = _process(every, _filters(gain, ceiling), rate)
-    result = measure_lufs(audible(script, *split(done), rate), rate)
-    if result is not None and abs(result - target_lufs) > 0.2:
-        gain += target_lufs - result
+    gain = _gain(known)
+    if gain is not None:
+        kept = _kept(every_id, gain, ceiling, memo)
+        if kept:
+            return _split(kept)
         done = _process(every, _filters(gain, ceiling), rate)
+    else:
+        measured = measure_lufs(audible(script, clips, chimes, rate), rate)
+        if measured is None:
+            if memo:
+                memo.put_note(key, "silent")
+            return dict(clips), dict(chimes)
+        gain = target_lufs - measured
+        done = _process(every, _filters(gain, ceiling), rate)
+        result = measure_lufs(audible(script, *_split(done), rate), rate)
+        if result is not None and abs(result - target_lufs) > 0.2:
+            gain += target_lufs - result
+            done = _process(every, _filters(gain, ceiling), rate)
+        if memo:
+            memo.put_note(key, f"{gain:.4f}")
     if memo:
-        memo.put_note(key, f"{gain:.4f}")
         for name, clip in done.items():
-            memo.put(_leveled_key(every[name], gain, ceiling), clip)
-    return split(done)
+            memo.put(_leveled_key(every_id[name], gain, ceiling), clip)
+    return _split(done)
 
 
-def _leveled_key(clip: Clip, gain_db: float, ceiling_dbfs: float) -> str:
-    return hashlib.sha256(f"{LEVELING} gain={gain_db:.4f} ceiling={ceiling_dbfs} rate={clip.rate}\n".encode() + clip.samples).hexdigest()
+def kept_levels(
+    script: Script,
+    ids: Mapping[str, ClipId],
+    chimes: Mapping[str, Clip],
+    rate: int,
+    target_lufs: float,
+    fmt: str,
+    memo: PhraseCache,
+) -> tuple[dict[str, Clip], dict[str, Clip]] | None:
+    """What ``level`` gave an earlier build that sounds the same, found by the clips' ids alone; None if not all kept."""
+    ceiling = PEAK_CEILING_DBFS.get(fmt, DEFAULT_CEILING_DBFS)
+    gain = _gain(memo.get_note(_sound_key(script, ids, chimes, rate, target_lufs, ceiling)))
+    kept = _kept(_every(ids, _chime_ids(chimes)), gain, ceiling, memo) if gain is not None else None
+    return _split(kept) if kept else None
 
 
-def _leveled(every: dict, gain_db: float, ceiling_dbfs: float, rate: int, memo: PhraseCache) -> dict:
-    """The clips with a known gain and limiter: kept from an earlier build when they all are, else made and kept."""
-    keys = {name: _leveled_key(clip, gain_db, ceiling_dbfs) for name, clip in every.items()}
-    kept = {name: memo.get(key) for name, key in keys.items()}
-    if all(clip is not None and clip.rate == rate for clip in kept.values()):
-        return kept
-    done = _process(every, _filters(gain_db, ceiling_dbfs), rate)
-    for name, clip in done.items():
-        memo.put(keys[name], clip)
-    return done
+def _every(speech: Mapping[str, C], chimes: Mapping[str, C]) -> dict[tuple[str, str], C]:
+    return {**{("speech", k): v for k, v in speech.items()}, **{("chime", k): v for k, v in chimes.items()}}
 
 
-def _digest(blocks: Iterable[bytes], rate: int, target_lufs: float, ceiling_dbfs: float) -> str:
+def _split(every: dict) -> tuple[dict, dict]:
+    return tuple({k: v for (kind, k), v in every.items() if kind == wanted} for wanted in ("speech", "chime"))
+
+
+def _chime_ids(chimes: Mapping[str, Clip]) -> dict[str, ClipId]:
+    return {name: ClipId(hashlib.sha256(clip.samples).hexdigest(), clip.frames, clip.rate) for name, clip in chimes.items()}
+
+
+def _gain(note: str | None) -> float | None:
+    return float(note) if note and re.fullmatch(r"-?\d+\.\d+", note) else None
+
+
+def _sound_key(script: Script, ids: Mapping[str, ClipId], chimes: Mapping[str, Clip], rate: int, target_lufs: float, ceiling_dbfs: float) -> str:
+    """A digest of what ``audible`` would give: which sound plays after how much silence."""
     digest = hashlib.sha256(f"{LEVELING} rate={rate} target={target_lufs} ceiling={ceiling_dbfs}\n".encode())
-    for block in blocks:
-        digest.update(block)
+    for silence_ms, clip_id in _gaps(script, ids, _chime_ids(chimes)):
+        digest.update(f"{silence_ms} {clip_id.digest}\n".encode())
     return digest.hexdigest()
+
+
+def _leveled_key(clip_id: ClipId, gain_db: float, ceiling_dbfs: float) -> str:
+    return hashlib.sha256(f"{LEVELING} gain={gain_db:.4f} ceiling={ceiling_dbfs} rate={clip_id.rate} {clip_id.digest}".encode()).hexdigest()
+
+
+def _kept(every_id: dict, gain_db: float, ceiling_dbfs: float, memo: PhraseCache | None) -> dict | None:
+    """Every clip leveled with this gain and ceiling by an earlier build, or None unless all were kept whole."""
+    if memo is None:
+        return None
+    kept = {}
+    for name, clip_id in every_id.items():
+        clip = memo.get(_leveled_key(clip_id, gain_db, ceiling_dbfs))
+        if clip is None or (clip.rate, clip.frames) != (clip_id.rate, clip_id.frames):
+            return None
+        kept[name] = clip
+    return kept

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from .script import Chapter, Script, Speech
 from .settings import Settings
 from .sidecars import lrc, vtt
 from .synthesis import Progress
-from .tags import TrackTags, ffmpeg_metadata, write_tags
+from .tags import TrackTags, ffmpeg_metadata, tag_writer
 
 
 @dataclass(frozen=True)
@@ -79,9 +79,14 @@ def _write_outputs(rendered: Rendered, output: Path, progress: Progress | None) 
     )
     words = _words(script)
     tags = replace(base, lyrics="\n".join(t for t, _ in words), synced_lyrics=tuple(words), chapters=script.chapters)
-    # The cover is drawn on the other core while ffmpeg encodes; the tags that hold it go on last.
+
+    def cover_and_tags() -> tuple[bytes, Callable[[Path], None]]:
+        cover = load_cover(settings.cover) if settings.cover else make_cover(routine.title, subtitle)
+        return cover, tag_writer(fmt, replace(tags, cover_png=cover))
+
+    # The cover is drawn and the tags made on the other core while ffmpeg encodes; they go on last.
     with ThreadPoolExecutor(1) as pool:
-        cover = pool.submit(lambda: load_cover(settings.cover) if settings.cover else make_cover(routine.title, subtitle))
+        prepared = pool.submit(cover_and_tags)
         encode(
             rendered.blocks(),
             output,
@@ -92,10 +97,10 @@ def _write_outputs(rendered: Rendered, output: Path, progress: Progress | None) 
             mix=Mix(settings.ambient == "noise", settings.fade_ms, settings.fade_ms),
             chapters=script.chapters,
             metadata=ffmpeg_metadata(tags),
-            finish=lambda tmp: write_tags(tmp, fmt, replace(tags, cover_png=cover.result())),
+            finish=lambda tmp: prepared.result()[1](tmp),
             progress=progress,
         )
-        base = replace(base, cover_png=cover.result())
+        base = replace(base, cover_png=prepared.result()[0])
     files: dict[str, object] = {}
     if settings.sidecars:
         for suffix, text in ((".lrc", lrc(script)), (".vtt", vtt(script))):
@@ -138,7 +143,7 @@ def _write_tracks(rendered: Rendered, output: Path, base: TrackTags, progress: P
                 total_frames=frames,
                 mix=Mix(settings.ambient == "noise", fade_in, fade_out),
                 metadata=ffmpeg_metadata(tags),
-                finish=lambda tmp, tags=tags: write_tags(tmp, fmt, tags),
+                finish=tag_writer(fmt, tags),
             )
             names.append(name)
             if progress:

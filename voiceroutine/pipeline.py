@@ -18,7 +18,9 @@ from .sounds import chime_lengths_ms, chime_sources
 # Building needs the audio and speech libraries; planning must not load them (it runs instantly).
 if TYPE_CHECKING:
     from .cache import PhraseCache
+    from .clips import Clip
     from .engines import Engine
+    from .outputs import Rendered
     from .synthesis import Progress
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,60 @@ def plan(routine: Routine, settings: Settings) -> Script:
     return _lay_out(routine, settings, lambda text: estimate_speech_ms(text, settings.rate), chime_ms)[1]
 
 
+Chimes = dict[str, "Clip"]
+
+
+def _replay(
+    routine: Routine, settings: Settings, engine: Engine, phrases: tuple[str, ...], chimes: Chimes, cache: PhraseCache
+) -> tuple[Rendered, int] | None:
+    """The sounds an earlier build leveled for what this one plays, found from the ids in the spoken
+    clips' cache headers: a rebuild reads none of the spoken clips themselves. None if any is missing."""
+    from .loudness import kept_levels
+    from .outputs import Rendered
+    from .synthesis import stored_phrases
+
+    stored = stored_phrases(engine, phrases, voice=settings.voice, rate=settings.rate, sample_rate=settings.sample_rate, cache=cache)
+    if not stored:
+        return None
+    routine, script = _lay_out(routine, settings, lambda text: stored[text].duration_ms, _lengths(chimes))
+    kept = kept_levels(script, stored, chimes, settings.sample_rate, settings.loudness_lufs, settings.format, cache)
+    return (Rendered(routine, settings, script, *kept), 0) if kept else None
+
+
+def _voice_and_level(
+    routine: Routine,
+    settings: Settings,
+    engine: Engine,
+    phrases: tuple[str, ...],
+    chimes: Chimes,
+    cache: PhraseCache,
+    progress: Progress | None,
+    jobs: int | None,
+) -> tuple[Rendered, int]:
+    """Voice every phrase (from the cache or the engine), lay the routine out and level its sounds."""
+    from .loudness import level
+    from .outputs import Rendered
+    from .synthesis import voice_phrases
+
+    voiced = voice_phrases(
+        engine,
+        phrases,
+        voice=settings.voice,
+        rate=settings.rate,
+        sample_rate=settings.sample_rate,
+        cache=cache,
+        progress=progress,
+        jobs=jobs,
+    )
+    routine, script = _lay_out(routine, settings, lambda text: voiced.clips[text].duration_ms, _lengths(chimes))
+    clips, chimes = level(script, voiced.clips, chimes, voiced.ids, settings.sample_rate, settings.loudness_lufs, settings.format, memo=cache)
+    return Rendered(routine, settings, script, clips, chimes), voiced.synthesised
+
+
+def _lengths(chimes: Chimes) -> dict[str, int]:
+    return {name: clip.duration_ms for name, clip in chimes.items()}
+
+
 def build(
     routine: Routine,
     settings: Settings,
@@ -67,31 +123,17 @@ def build(
     """
     from .cache import PhraseCache
     from .engines import get_engine
-    from .loudness import level
-    from .outputs import Rendered, write_outputs
+    from .outputs import write_outputs
     from .sounds import load_chimes
-    from .synthesis import voice_phrases
 
     engine = engine or get_engine(settings.engine)
     cache = cache or PhraseCache()
     settings = replace(settings, voice=engine.resolve_voice(settings.voice))
     # Every phrase the routine can say is known before any is measured, whatever the holds.
     phrases = plan(routine, replace(settings, length_ms=None)).possible_phrases
-    voiced = voice_phrases(
-        engine,
-        phrases,
-        voice=settings.voice,
-        rate=settings.rate,
-        sample_rate=settings.sample_rate,
-        cache=cache,
-        progress=progress,
-        jobs=jobs,
-    )
     chimes = load_chimes(_chime_sources(settings), settings.sample_rate)
-    chime_ms = {name: clip.duration_ms for name, clip in chimes.items()}
-    routine, script = _lay_out(routine, settings, lambda text: voiced.clips[text].duration_ms, chime_ms)
-    clips, chimes = level(script, voiced.clips, chimes, settings.sample_rate, settings.loudness_lufs, settings.format, memo=cache)
-    rendered = Rendered(routine, settings, script, clips, chimes)
+    replayed = _replay(routine, settings, engine, phrases, chimes, cache)
+    rendered, synthesised = replayed or _voice_and_level(routine, settings, engine, phrases, chimes, cache, progress, jobs)
     try:
         manifest = write_outputs(rendered, output, progress)
     except OSError as e:
@@ -99,4 +141,4 @@ def build(
     if cache.stored:  # a rebuild that stored nothing new leaves the cache's size as it was
         cache.trim()
     log.info("wrote %s and %s", output, manifest)
-    return BuildResult(output, manifest, routine, script, settings, voiced.synthesised)
+    return BuildResult(output, manifest, rendered.routine, rendered.script, settings, synthesised)

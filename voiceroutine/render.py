@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator, Mapping
+from typing import TypeVar
 
-from .clips import SAMPLE_WIDTH, Clip
+from .clips import SAMPLE_WIDTH, Clip, ClipId
 from .script import Chime, Event, Script, Speech
 
 with warnings.catch_warnings():
@@ -20,6 +21,8 @@ with warnings.catch_warnings():
     import audioop
 
 BLOCK_FRAMES = 1 << 16  # about 1.5 s at 44.1 kHz
+
+C = TypeVar("C", Clip, ClipId)
 
 
 def ms_to_frames(ms: int, rate: int) -> int:
@@ -31,8 +34,8 @@ def total_frames(script: Script, rate: int) -> int:
     return ms_to_frames(script.duration_ms, rate)
 
 
-def sounds(script: Script, clips: Mapping[str, Clip], chimes: Mapping[str, Clip]) -> Iterator[tuple[Event, Clip]]:
-    """Each audible event of the script, in time order, with the clip it plays."""
+def sounds(script: Script, clips: Mapping[str, C], chimes: Mapping[str, C]) -> Iterator[tuple[Event, C]]:
+    """Each audible event of the script, in time order, with the clip (or the clip's id) it plays."""
     for event in script.events:
         if isinstance(event, Speech):
             yield event, clips[event.text]

@@ -12,17 +12,14 @@ import contextlib
 import faulthandler
 import importlib
 import logging
-import multiprocessing
 import os
 import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
-from .cache import PhraseCache, phrase_key
-from .clips import Clip, resample, trim_silence
+from .cache import PhraseCache, clip_id, phrase_key
+from .clips import Clip, ClipId, resample, trim_silence
 from .engines import Engine
 from .errors import SynthesisError
 
@@ -42,7 +39,27 @@ PHRASE_TIMEOUT_S = 120.0
 @dataclass(frozen=True)
 class Voiced:
     clips: dict[str, Clip]
+    ids: dict[str, ClipId]  # each clip as the cache names it
     synthesised: int  # phrases the engine spoke this time; the rest came from the cache
+
+
+def _phrase_keys(engine: Engine, phrases: Iterable[str], voice: str, rate: int, sample_rate: int) -> dict[str, str]:
+    """Each distinct phrase's cache key, in the order first given."""
+    engine_key = f"{engine.cache_key(voice, rate)} sample_rate={sample_rate} {PROCESSING}"
+    return {text: phrase_key(engine_key, text) for text in phrases}
+
+
+def stored_phrases(
+    engine: Engine, phrases: Iterable[str], *, voice: str, rate: int, sample_rate: int, cache: PhraseCache
+) -> dict[str, ClipId] | None:
+    """Every phrase's sound and length as the cache holds it, without reading a sample; None if any is missing."""
+    found = {}
+    for text, key in _phrase_keys(engine, phrases, voice, rate, sample_rate).items():
+        stored = cache.peek(key)
+        if stored is None or stored.rate != sample_rate:
+            return None
+        found[text] = stored
+    return found
 
 
 def voice_phrases(
@@ -64,24 +81,22 @@ def voice_phrases(
     a SynthesisError naming it (in a thread other than the main one, only when
     worker processes speak).
     """
-    phrases = list(dict.fromkeys(phrases))
-    engine_key = f"{engine.cache_key(voice, rate)} sample_rate={sample_rate} {PROCESSING}"
+    keys = _phrase_keys(engine, phrases, voice, rate, sample_rate)
     clips: dict[str, Clip] = {}
-    missing: list[tuple[str, str]] = []
-    for text in phrases:
-        key = phrase_key(engine_key, text)
+    missing: list[str] = []
+    for text, key in keys.items():
         clip = cache.get(key)
         if clip is not None and clip.rate == sample_rate:
             clips[text] = clip
         else:
-            missing.append((text, key))
+            missing.append(text)
     request = _Request(voice, rate, sample_rate, phrase_timeout_s)
-    made = _synthesise(engine, [text for text, _ in missing], request, jobs or os.cpu_count() or 1, progress)
-    for (text, key), clip in zip(missing, made):
-        cache.put(key, clip)
+    made = _synthesise(engine, missing, request, jobs or os.cpu_count() or 1, progress)
+    for text, clip in zip(missing, made):
+        cache.put(keys[text], clip)
         clips[text] = clip
-    log.info("voiced %d phrases: %d synthesised, %d from the cache", len(phrases), len(missing), len(phrases) - len(missing))
-    return Voiced(clips, len(missing))
+    log.info("voiced %d phrases: %d synthesised, %d from the cache", len(keys), len(missing), len(keys) - len(missing))
+    return Voiced(clips, {text: clip_id(key, clips[text]) for text, key in keys.items()}, len(missing))
 
 
 @dataclass(frozen=True)
@@ -157,6 +172,11 @@ def _synthesise(engine: Engine, texts: list[str], request: _Request, jobs: int, 
             if progress:
                 progress("Synthesising", done, len(texts))
         return made
+    # Loaded here, not with the module: a rebuild that speaks nothing has no use for them.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
     engine_class = f"{type(engine).__module__}:{type(engine).__qualname__}"
     results: list[Clip | None] = [None] * len(texts)
     # "spawn": a fresh interpreter per worker, never a fork of a process holding a speech engine.

@@ -2,17 +2,21 @@
 
 MP3 gets ID3v2.3 (read by more players than 2.4) with CHAP frames in start
 order under one top-level, ordered CTOC (mutagen sorts frames by size when it
-saves, so the chapter frames are written here, after mutagen's); M4B gets MP4 atoms (its chapters come
-from ffmpeg at encode time); Opus gets Vorbis comments with the CHAPTERxxx
-convention. WAV keeps the RIFF INFO tags ffmpeg writes.
+saves, so the chapter frames are added here, after mutagen's). The whole tag
+can be made while the audio is encoded, then is written in front of it in one
+pass. M4B gets MP4 atoms (its chapters come from ffmpeg at encode time); Opus
+gets Vorbis comments with the CHAPTERxxx convention. WAV keeps the RIFF INFO
+tags ffmpeg writes.
 """
 
 from __future__ import annotations
 
 import base64
+import io
 import os
 import shutil
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,14 +43,22 @@ def ffmpeg_metadata(tags: TrackTags) -> dict[str, str]:
     return {"title": tags.title, "artist": tags.artist, "album": tags.album, "genre": tags.genre, "date": tags.date, "comment": tags.comment}
 
 
-def write_tags(path: Path, fmt: str, tags: TrackTags) -> None:
-    """Add ``tags`` to the encoded file at ``path``."""
-    writers = {"mp3": _mp3, "m4b": _m4b, "opus": _opus}
+def tag_writer(fmt: str, tags: TrackTags) -> Callable[[Path], None]:
+    """What adds ``tags`` to an encoded file of format ``fmt``.
+
+    An MP3's whole tag is made here, so a build can make it while ffmpeg
+    encodes and only has to put it in front of the audio when ffmpeg is done.
+    """
+    if fmt == "mp3":
+        tag = _id3_tag(tags)
+        return lambda path: _prepend(path, tag)
+    writers = {"m4b": _m4b, "opus": _opus}  # these edit the file itself
     if fmt in writers:
-        writers[fmt](path, tags)
+        return lambda path: writers[fmt](path, tags)
+    return lambda path: None  # WAV: ffmpeg wrote its tags
 
 
-def _mp3(path: Path, tags: TrackTags) -> None:
+def _id3_tag(tags: TrackTags) -> bytes:
     from mutagen.id3 import APIC, COMM, ID3, SYLT, TALB, TCON, TDRC, TIT2, TPE1, TRCK, USLT
 
     id3 = ID3()
@@ -65,9 +77,34 @@ def _mp3(path: Path, tags: TrackTags) -> None:
         id3.add(SYLT(encoding=3, lang="eng", format=2, type=1, desc="", text=list(tags.synced_lyrics)))
     if tags.cover_png:
         id3.add(APIC(encoding=3, mime="image/png", type=3, desc="Cover", data=tags.cover_png))
-    id3.save(str(path), v2_version=3, padding=lambda info: 0)
-    if tags.chapters:
-        _append_id3_frames(path, _chapter_frames(tags.chapters))
+    made = io.BytesIO()  # saved into an empty file, the tag is all there is
+    id3.save(made, v2_version=3, padding=lambda info: 0)
+    return _with_frames(made.getvalue(), _chapter_frames(tags.chapters)) if tags.chapters else made.getvalue()
+
+
+def _with_frames(tag: bytes, frames: bytes) -> bytes:
+    """An ID3v2.3 tag (made without padding) with ``frames`` added at its end."""
+    if tag[:4] != b"ID3\x03":
+        raise ValueError("not an ID3v2.3 tag")
+    size = sum(byte << (7 * (3 - i)) for i, byte in enumerate(tag[6:10]))  # sync-safe
+    grown = size + len(frames)
+    return tag[:6] + bytes((grown >> (7 * (3 - i))) & 0x7F for i in range(4)) + tag[10 : 10 + size] + frames
+
+
+def _prepend(path: Path, tag: bytes) -> None:
+    """Put ``tag`` in front of the audio in ``path``.
+
+    The audio is copied in chunks into a file beside it, so memory stays small
+    however long the routine.
+    """
+    grown = path.with_name(path.name + ".tag")
+    try:
+        with path.open("rb") as source, grown.open("wb") as target:
+            target.write(tag)
+            shutil.copyfileobj(source, target, 1 << 20)
+        os.replace(grown, path)
+    finally:
+        grown.unlink(missing_ok=True)
 
 
 def _frame(frame_id: bytes, body: bytes) -> bytes:
@@ -89,28 +126,6 @@ def _chapter_frames(chapters: tuple[Chapter, ...]) -> bytes:
     )
     toc = b"toc\0" + bytes([0x03, len(ids)]) + b"".join(i + b"\0" for i in ids)  # 0x03: top level, ordered
     return frames + _frame(b"CTOC", toc + _title_frame("Chapters"))
-
-
-def _append_id3_frames(path: Path, frames: bytes) -> None:
-    """Add frames at the end of the file's ID3v2.3 tag (written without padding).
-
-    The audio is copied in chunks into a file beside it, so memory stays small
-    however long the routine.
-    """
-    grown = path.with_name(path.name + ".tag")
-    try:
-        with path.open("rb") as source, grown.open("wb") as target:
-            header = source.read(10)
-            if header[:4] != b"ID3\x03":
-                raise ValueError(f"{path} has no ID3v2.3 tag to extend")
-            size = sum(byte << (7 * (3 - i)) for i, byte in enumerate(header[6:10]))  # sync-safe
-            new_size = size + len(frames)
-            target.write(header[:6] + bytes((new_size >> (7 * (3 - i))) & 0x7F for i in range(4)))
-            target.write(source.read(size) + frames)
-            shutil.copyfileobj(source, target, 1 << 20)
-        os.replace(grown, path)
-    finally:
-        grown.unlink(missing_ok=True)
 
 
 def _m4b(path: Path, tags: TrackTags) -> None:
