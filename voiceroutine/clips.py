@@ -11,6 +11,8 @@ SAMPLE_WIDTH = 2  # bytes: signed 16-bit little-endian throughout
 
 
 class _Timed:
+    """A length in frames at a sample rate, told in milliseconds."""
+
     frames: int
     rate: int
 
