@@ -81,7 +81,7 @@ def encode_floor(wav: Path, out: Path) -> float:
     It runs the build's own encoder command, with the chapters or tags file the build
     gives ffmpeg for that format (from the manifest beside ``wav``).
     """
-    from voiceroutine.export import encoder_metadata, ffmpeg_command
+    from voiceroutine.export import ffmpeg_command, write_encoder_metadata
     from voiceroutine.script import Chapter
 
     with wave.open(str(wav)) as audio:
@@ -89,11 +89,8 @@ def encode_floor(wav: Path, out: Path) -> float:
     manifest = json.loads(wav.with_suffix(".json").read_text())
     fmt = out.suffix.lstrip(".")
     chapters = [Chapter(**c) for c in manifest["chapters"]]
-    text = encoder_metadata(fmt, chapters, {"title": manifest["routine"]["title"]})
     with tempfile.TemporaryDirectory() as work, wav.open("rb") as source:
-        metadata = Path(work) / "metadata.txt" if text else None
-        if metadata:
-            metadata.write_text(text, encoding="utf-8")
+        metadata = write_encoder_metadata(Path(work), fmt, chapters, {"title": manifest["routine"]["title"]})
         started = time.perf_counter()
         subprocess.run(ffmpeg_command(fmt, rate, 64, "", metadata, out), stdin=source, check=True)
         return time.perf_counter() - started

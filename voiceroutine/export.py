@@ -126,12 +126,16 @@ def ffmetadata(chapters: Iterable[Chapter], metadata: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def encoder_metadata(fmt: str, chapters: Iterable[Chapter], metadata: dict[str, str]) -> str | None:
-    """The FFMETADATA file ffmpeg needs for ``fmt``, or None: ffmpeg writes M4B chapters and
-    WAV tags, and tags.py writes everything else after encoding."""
+def write_encoder_metadata(folder: Path, fmt: str, chapters: Iterable[Chapter], metadata: dict[str, str]) -> Path | None:
+    """The FFMETADATA file ffmpeg needs for ``fmt``, written into ``folder``, or None: ffmpeg
+    writes M4B chapters and WAV tags, and tags.py writes everything else after encoding."""
     ffmpeg_chapters = tuple(chapters) if fmt == "m4b" else ()
     ffmpeg_tags = metadata if fmt == "wav" else {}
-    return ffmetadata(ffmpeg_chapters, ffmpeg_tags) if ffmpeg_chapters or ffmpeg_tags else None
+    if not ffmpeg_chapters and not ffmpeg_tags:
+        return None
+    path = folder / "metadata.txt"
+    path.write_text(ffmetadata(ffmpeg_chapters, ffmpeg_tags), encoding="utf-8")
+    return path
 
 
 def wav_header(frames: int, rate: int) -> bytes:
@@ -178,10 +182,7 @@ def encode(
     place (to add tags), so ``dest`` only ever holds a finished file.
     """
     with atomic_path(dest) as tmp, tempfile.TemporaryDirectory() as work, tempfile.TemporaryFile() as ffmpeg_log:
-        text = encoder_metadata(fmt, chapters, metadata or {})
-        metadata_file = Path(work) / "metadata.txt" if text else None
-        if metadata_file:
-            metadata_file.write_text(text, encoding="utf-8")
+        metadata_file = write_encoder_metadata(Path(work), fmt, chapters, metadata or {})
         command = ffmpeg_command(fmt, rate, bitrate_kbps, mix.graph(total_frames, rate), metadata_file, tmp)
         process = ffmpeg.start(command, stderr=ffmpeg_log)
         header = wav_header(total_frames, rate)

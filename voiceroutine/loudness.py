@@ -114,17 +114,16 @@ def level(
     format of the same ceiling) finds them with ``kept_levels``.
     """
     ceiling = PEAK_CEILING_DBFS.get(fmt, DEFAULT_CEILING_DBFS)
-    every = _every(clips, chimes)
-    every_id = _every(ids, _chime_ids(chimes))
-    key = _sound_key(script, ids, chimes, rate, target_lufs, ceiling) if memo else ""
+    key, every_id = _memo_key(script, ids, chimes, rate, target_lufs, ceiling)
     known = memo.get_note(key) if memo else None
     if known == "silent":
         return dict(clips), dict(chimes)
     gain = _gain(known)
+    kept = _kept(every_id, gain, ceiling, memo)
+    if kept:
+        return _split(kept)
+    every = _every(clips, chimes)
     if gain is not None:
-        kept = _kept(every_id, gain, ceiling, memo)
-        if kept:
-            return _split(kept)
         done = _process(every, _filters(gain, ceiling), rate)
     else:
         measured = measure_lufs(audible(script, clips, chimes, rate), rate)
@@ -157,9 +156,20 @@ def kept_levels(
 ) -> tuple[dict[str, Clip], dict[str, Clip]] | None:
     """What ``level`` gave an earlier build that sounds the same, found by the clips' ids alone; None if not all kept."""
     ceiling = PEAK_CEILING_DBFS.get(fmt, DEFAULT_CEILING_DBFS)
-    gain = _gain(memo.get_note(_sound_key(script, ids, chimes, rate, target_lufs, ceiling)))
-    kept = _kept(_every(ids, _chime_ids(chimes)), gain, ceiling, memo) if gain is not None else None
+    key, every_id = _memo_key(script, ids, chimes, rate, target_lufs, ceiling)
+    kept = _kept(every_id, _gain(memo.get_note(key)), ceiling, memo)
     return _split(kept) if kept else None
+
+
+def _memo_key(
+    script: Script, ids: Mapping[str, ClipId], chimes: Mapping[str, Clip], rate: int, target_lufs: float, ceiling_dbfs: float
+) -> tuple[str, dict[tuple[str, str], ClipId]]:
+    """Where the gain is kept (a digest of which sound plays after how much silence), and every sound's id."""
+    chime_ids = {name: ClipId(hashlib.sha256(clip.samples).hexdigest(), clip.frames, clip.rate) for name, clip in chimes.items()}
+    digest = hashlib.sha256(f"{LEVELING} rate={rate} target={target_lufs} ceiling={ceiling_dbfs}\n".encode())
+    for silence_ms, clip_id in _gaps(script, ids, chime_ids):
+        digest.update(f"{silence_ms} {clip_id.digest}\n".encode())
+    return digest.hexdigest(), _every(ids, chime_ids)
 
 
 def _every(speech: Mapping[str, C], chimes: Mapping[str, C]) -> dict[tuple[str, str], C]:
@@ -170,29 +180,17 @@ def _split(every: dict) -> tuple[dict, dict]:
     return tuple({k: v for (kind, k), v in every.items() if kind == wanted} for wanted in ("speech", "chime"))
 
 
-def _chime_ids(chimes: Mapping[str, Clip]) -> dict[str, ClipId]:
-    return {name: ClipId(hashlib.sha256(clip.samples).hexdigest(), clip.frames, clip.rate) for name, clip in chimes.items()}
-
-
 def _gain(note: str | None) -> float | None:
     return float(note) if note and re.fullmatch(r"-?\d+\.\d+", note) else None
-
-
-def _sound_key(script: Script, ids: Mapping[str, ClipId], chimes: Mapping[str, Clip], rate: int, target_lufs: float, ceiling_dbfs: float) -> str:
-    """A digest of what ``audible`` would give: which sound plays after how much silence."""
-    digest = hashlib.sha256(f"{LEVELING} rate={rate} target={target_lufs} ceiling={ceiling_dbfs}\n".encode())
-    for silence_ms, clip_id in _gaps(script, ids, _chime_ids(chimes)):
-        digest.update(f"{silence_ms} {clip_id.digest}\n".encode())
-    return digest.hexdigest()
 
 
 def _leveled_key(clip_id: ClipId, gain_db: float, ceiling_dbfs: float) -> str:
     return hashlib.sha256(f"{LEVELING} gain={gain_db:.4f} ceiling={ceiling_dbfs} rate={clip_id.rate} {clip_id.digest}".encode()).hexdigest()
 
 
-def _kept(every_id: dict, gain_db: float, ceiling_dbfs: float, memo: PhraseCache | None) -> dict | None:
+def _kept(every_id: dict, gain_db: float | None, ceiling_dbfs: float, memo: PhraseCache | None) -> dict | None:
     """Every clip leveled with this gain and ceiling by an earlier build, or None unless all were kept whole."""
-    if memo is None:
+    if memo is None or gain_db is None:
         return None
     kept = {}
     for name, clip_id in every_id.items():
