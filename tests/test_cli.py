@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -358,3 +359,40 @@ def test_stopping_a_batch_leaves_earlier_files_and_no_temporary_ones(tmp_path):
     assert "Traceback" not in stderr
     assert sorted(p.name for p in out.iterdir()) == ["monday.mp3"]
     assert (out / "monday.mp3").read_bytes() == b"last week's monday"
+
+
+def console_script(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    """Run the installed `voiceroutine` command itself, as a user types it."""
+    command = Path(sys.executable).parent / "voiceroutine"
+    return subprocess.run([str(command), *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_no_arguments_prints_the_help():
+    """`voiceroutine` alone shows what it can do, on standard output, and succeeds (click 8.5 crashed here)."""
+    result = console_script()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage: voiceroutine [OPTIONS] COMMAND [ARGS]...")
+    assert all(f"  {command} " in result.stdout for command in COMMANDS)
+    assert result.stderr == ""
+    cache = console_script("cache")
+    assert cache.returncode == 0 and cache.stdout.startswith("Usage: voiceroutine cache [OPTIONS] COMMAND")
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["build", "--bogus"], "Error: No such option"),
+        (["--bogus"], "Error: No such option"),
+        (["bogus"], "Error: No such command 'bogus'."),
+        (["-v"], "Error: Missing command."),
+        (["plan", "--hold"], "Error: Option '--hold' requires an argument."),
+        (["plan", "--sides", "left"], "Error: Invalid value for '--sides'"),
+        (["cache", "wipe"], "Error: No such command 'wipe'."),
+    ],
+)
+def test_usage_errors_are_one_line_with_status_2(args, expected):
+    result = console_script(*args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [result.stderr.strip()], result.stderr
+    assert result.stderr.startswith(expected), result.stderr

@@ -29,15 +29,32 @@ class InputError(click.ClickException):
     exit_code = 2
 
 
+class OneLineUsageError(click.UsageError):
+    """A usage error shown as one line ("Error: ..."), without click's usage text and hint."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"Error: {self.format_message()}", file=file, err=True, color=self.ctx.color if self.ctx else None)
+
+
+def _one_line(error: click.UsageError) -> click.UsageError:
+    # The context stays: click reads it (its colour setting, at least) when showing any usage error.
+    return error if isinstance(error, OneLineUsageError) else OneLineUsageError(error.format_message(), error.ctx)
+
+
 class OneLineErrors:
-    """Usage errors print one line ("Error: ...") instead of usage text plus a hint."""
+    """Usage errors, found while parsing or when a command is looked up or run, show as one line."""
 
     def make_context(self, *args, **kwargs):
         try:
             return super().make_context(*args, **kwargs)
         except click.UsageError as e:
-            e.ctx = None
-            raise
+            raise _one_line(e) from None
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as e:
+            raise _one_line(e) from None
 
 
 class Command(OneLineErrors, click.Command):
@@ -45,7 +62,18 @@ class Command(OneLineErrors, click.Command):
 
 
 class Group(OneLineErrors, click.Group):
+    """The command group: its subgroups are of this class too, and without arguments it prints its help."""
+
     command_class = Command
+    group_class = type
+
+    def parse_args(self, ctx, args):
+        # Help on standard output and status 0, as a user asking "what does this do?" expects; click 8.2
+        # and later instead raise a usage error (status 2) holding the help.
+        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+            click.echo(ctx.get_help(), color=ctx.color)
+            ctx.exit()
+        return super().parse_args(ctx, args)
 
 
 def reports_errors(func):
