@@ -396,3 +396,34 @@ def test_usage_errors_are_one_line_with_status_2(args, expected):
     assert result.stdout == ""
     assert result.stderr.splitlines() == [result.stderr.strip()], result.stderr
     assert result.stderr.startswith(expected), result.stderr
+
+
+def test_init_gives_the_copy_the_id_of_its_file_name_and_keeps_the_rest(run, tmp_path):
+    """Building the copy writes out/<its name>.*, never over the built-in routine's own files."""
+    from voiceroutine.routine import read_routine_text
+
+    assert run("init", "bed-back", "My Mornings.toml").exit_code == 0
+    original = read_routine_text("bed-back").text.splitlines()
+    copy = (tmp_path / "My Mornings.toml").read_text().splitlines()
+    changed = [(a, b) for a, b in zip(original, copy) if a != b]
+    assert len(copy) == len(original) and changed == [('id = "bed-back"', 'id = "my-mornings"')]
+    result = run("build", "My Mornings.toml", "--only", "butterfly", "--hold", "2s")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.mp3")) == ["my-mornings.mp3"]
+
+
+def test_init_adds_an_id_to_a_routine_file_without_one(run, tmp_path):
+    (tmp_path / "plain.toml").write_text('[routine]  # mine\ntitle = "Plain"\n[[stretch]]\nid = "a"\nname = "A"\nsteps = ["s"]\n')
+    result = run("init", "plain.toml", "evening.toml")
+    assert result.exit_code == 0, result.output
+    assert "routine id evening" in result.output
+    text = (tmp_path / "evening.toml").read_text()
+    assert text == '[routine]  # mine\nid = "evening"\ntitle = "Plain"\n[[stretch]]\nid = "a"\nname = "A"\nsteps = ["s"]\n'
+    assert json.loads(run("plan", "--json", "evening.toml").output)["routine"]["id"] == "evening"
+
+
+def test_init_refuses_a_broken_routine_and_writes_nothing(run, tmp_path):
+    (tmp_path / "broken.toml").write_text('[routine]\ntitle = "x"\n[[stretch]]\nid = "a"\nname = "A"\nsteps = []\n')
+    line = one_line_error(run("init", "broken.toml", "copy.toml"), 2)
+    assert line.startswith("Error: broken.toml: stretch[1].steps:")
+    assert not (tmp_path / "copy.toml").exists()
