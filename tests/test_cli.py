@@ -427,3 +427,26 @@ def test_init_refuses_a_broken_routine_and_writes_nothing(run, tmp_path):
     line = one_line_error(run("init", "broken.toml", "copy.toml"), 2)
     assert line.startswith("Error: broken.toml: stretch[1].steps:")
     assert not (tmp_path / "copy.toml").exists()
+
+
+@pytest.mark.parametrize("output", ["notes.txt/x.mp3", "notes.txt/", "notes.txt/deeper/x.wav"])
+def test_output_under_an_existing_file_is_refused_at_once(run, tmp_path, output):
+    (tmp_path / "notes.txt").write_text("my notes\n")
+    line = one_line_error(run("build", "--only", "butterfly", "-o", output), 2)
+    assert line == f"Error: --output: notes.txt is a file, not a folder, so {output} cannot be written; choose another path"
+    assert (tmp_path / "notes.txt").read_text() == "my notes\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+    batch = one_line_error(run("build", "bed-back", "bed-back", "-o", "notes.txt/"), 2)
+    assert batch.startswith("Error: --output: notes.txt is a file, not a folder")
+
+
+@pytest.mark.integration
+def test_verbose_is_accepted_after_the_command_too(tmp_path):
+    """`voiceroutine build -v` says more, as `voiceroutine -v build` does; without -v, only the summary."""
+    args = ["--only", "butterfly", "--hold", "2s", "-o", "x.mp3"]
+    quiet = console_script("build", *args, cwd=tmp_path)
+    assert quiet.returncode == 0 and "INFO" not in quiet.stderr
+    for verbose in (["build", "-v", *args], ["-v", "build", *args], ["build", *args, "--verbose"]):
+        said = console_script(*verbose, cwd=tmp_path)
+        assert said.returncode == 0, said.stderr
+        assert "INFO: wrote x.mp3 and x.json" in said.stderr

@@ -18,7 +18,7 @@ import click
 
 from . import __version__
 from .checks import duration_in
-from .cli_parts import CONTEXT, DEFAULT_ROUTINE, Group, InputError, ProgressBars, count, reports_errors, routine_options
+from .cli_parts import CONTEXT, DEFAULT_ROUTINE, Group, InputError, ProgressBars, check_output, count, reports_errors, routine_options
 from .durations import format_clock, format_duration
 from .engines import ENGINES
 from .errors import RoutineError
@@ -33,7 +33,7 @@ MAX_SHARE_MS = 7 * 24 * 3_600_000
 
 @click.group(cls=Group, context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version")
-@click.option("-v", "--verbose", is_flag=True, help="Say more about what is happening.")
+@click.option("-v", "--verbose", is_flag=True, help="Say more about what is happening (also after the command).")
 def cli(verbose: bool) -> None:
     """Turn a stretching routine into one voice-guided audio file.
 
@@ -78,6 +78,7 @@ def build(routines, output, jobs, quiet, **options) -> None:
       voiceroutine build --format m4b --split --ambient noise
       voiceroutine build week/*.toml -o ~/Music/stretches/ --jobs 2
     """
+    check_output(output)
     if len(routines) > 1:
         _build_many(routines, output, jobs, quiet, options)
         return

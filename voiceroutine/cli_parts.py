@@ -9,7 +9,10 @@ at run time.
 from __future__ import annotations
 
 import functools
+import logging
+import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -57,8 +60,20 @@ class OneLineErrors:
             raise _one_line(e) from None
 
 
+def _say_more(ctx: click.Context, param: click.Parameter, verbose: bool) -> None:
+    if verbose:
+        logging.getLogger().setLevel(logging.INFO)
+
+
+def verbose_option() -> click.Option:
+    """-v: info messages too. The group has it and so does every command, so it may follow the command."""
+    return click.Option(["-v", "--verbose"], is_flag=True, expose_value=False, callback=_say_more, help="Say more about what is happening.")
+
+
 class Command(OneLineErrors, click.Command):
-    pass
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.append(verbose_option())
 
 
 class Group(OneLineErrors, click.Group):
@@ -74,6 +89,17 @@ class Group(OneLineErrors, click.Group):
             click.echo(ctx.get_help(), color=ctx.color)
             ctx.exit()
         return super().parse_args(ctx, args)
+
+
+def check_output(output: str | None) -> None:
+    """A path under an existing file can never be written: say so before any work."""
+    if not output:
+        return
+    path = Path(output)
+    folders = [path, *path.parents] if output.endswith(("/", os.sep)) else list(path.parents)
+    for folder in folders:
+        if folder.exists() and not folder.is_dir():
+            raise InputError(f"--output: {folder} is a file, not a folder, so {output} cannot be written; choose another path")
 
 
 def reports_errors(func):
