@@ -259,12 +259,12 @@ def test_check_setting_rejects(name, value, fragment):
     assert fragment in str(info.value)
 
 
-def test_a_chime_must_be_a_short_pcm_wav(tmp_path):
+def test_a_chime_must_be_short_audio_that_ffmpeg_reads(tmp_path):
     import wave
 
     text_file = tmp_path / "chime.wav"
     text_file.write_text("not audio")
-    with pytest.raises(ValueError, match="not a PCM WAV file"):
+    with pytest.raises(ValueError, match="chime.wav: ffmpeg cannot read audio from it"):
         check_setting("end_chime", str(text_file))
     long_file = tmp_path / "long.wav"
     with wave.open(str(long_file), "wb") as w:

@@ -173,8 +173,8 @@ def routine_options(func=None, *, many: bool = False):
         click.option("--voice", help="Voice id or name (see `voiceroutine voices`)."),
         click.option("--engine", type=click.Choice(tuple(ENGINES)), help="Speech engine.  [default: pyttsx3]"),
         click.option("--chimes", type=click.Choice(CHIME_SETS), help="Chime sounds, or none (a spoken \"Begin.\").  [default: soft]"),
-        click.option("--start-chime", metavar="WAV", help="Your own sound to start each hold."),
-        click.option("--end-chime", metavar="WAV", help="Your own sound to end each hold."),
+        click.option("--start-chime", metavar="FILE", help="Your own sound to start each hold: any audio ffmpeg reads (WAV, MP3, OGG, M4A...), 50 ms to 3 s."),
+        click.option("--end-chime", metavar="FILE", help="Your own sound to end each hold, likewise."),
         click.option("--fade", metavar="DUR", help="Fade the whole file in and out over this long."),
     ]
     for option in reversed(options):
