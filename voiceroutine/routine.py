@@ -20,6 +20,7 @@ from typing import Any
 from . import checks
 from .checks import describe, duration_in, whole_number_in
 from .errors import RoutineError
+from .routine_hints import STRETCH_TABLES, toml_hint
 from .settings import FILE_SETTINGS, check_setting
 
 SIDES = ("both", "none")
@@ -160,6 +161,9 @@ def parse_routine(text: str, *, source: str, default_id: str = "routine", folder
         data = tomllib.loads(text)
         return _Reader(source).routine(data, default_id, folder)
     except tomllib.TOMLDecodeError as e:
+        hint = toml_hint(text, str(e))
+        if hint:
+            raise RoutineError(hint[1], source=source, field=hint[0]) from None
         raise RoutineError(f"invalid TOML: {e}", source=source) from None
     except RecursionError:
         raise RoutineError("nested too deeply to be a routine", source=source) from None
@@ -280,6 +284,8 @@ class _Reader:
             self.keys(table, tuple(STRETCH_DEFAULTS), "defaults.")
             defaults |= self.settings(table, "defaults.")
         raw_stretches = data.get("stretch")
+        if isinstance(raw_stretches, dict):
+            raise self.fail("stretch", STRETCH_TABLES)
         if not isinstance(raw_stretches, list) or not raw_stretches:
             raise self.fail("stretch", "missing; add at least one [[stretch]] table")
         if len(raw_stretches) > MAX_STRETCHES:
