@@ -6,6 +6,7 @@ import array
 import json
 import math
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,12 +18,14 @@ from voiceroutine.engines import Voice, get_engine
 RATE = 44_100
 
 
-@pytest.fixture(autouse=True)
-def phrase_cache(tmp_path_factory, monkeypatch) -> Path:
-    """One cache for the whole session, never the user's own."""
+@pytest.fixture(scope="session", autouse=True)
+def phrase_cache(tmp_path_factory) -> Iterator[Path]:
+    """One cache for the whole session, never the user's own: set before any fixture of any
+    scope builds, so module-wide builds share it too."""
     folder = tmp_path_factory.getbasetemp() / "phrase-cache"
-    monkeypatch.setenv("VOICEROUTINE_CACHE", str(folder))
-    return folder
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VOICEROUTINE_CACHE", str(folder))
+        yield folder
 
 
 class ToneEngine:
@@ -41,7 +44,8 @@ class ToneEngine:
 
     def synthesize(self, text: str, voice: str, rate: int) -> Clip:
         self.spoken.append(text)
-        frames = 22_050 * (100 + 20 * len(text)) // 1000
+        # About as long as speech at ``rate``, so it passes the check every clip must pass.
+        frames = 22_050 * (100 + len(text) * 12_000 // rate) // 1000
         samples = array.array("h", (round(8000 * math.sin(i * 0.06)) for i in range(frames)))
         return Clip(samples.tobytes(), 22_050)
 

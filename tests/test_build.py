@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -174,6 +175,12 @@ def test_unknown_voice_is_an_input_error(engine):
         engine.resolve_voice("no-such-voice")
     assert engine.resolve_voice("en-gb") == "gmw/en"
     assert engine.resolve_voice("en-us+f3") == "gmw/en-us+f3"
+
+
+@pytest.mark.parametrize(("typed", "meant"), [("en_gb", "en-gb"), ("en_us+f3", "en-us+f3"), ("EN_GB", "en-gb")])
+def test_a_voice_typed_with_an_underscore_suggests_the_code_espeak_knows(engine, typed, meant):
+    with pytest.raises(RoutineError, match=rf"--voice: unknown voice '{re.escape(typed)}'; did you mean '{re.escape(meant)}'\?"):
+        engine.resolve_voice(typed)
 
 
 def test_voices_lists_english_voices():

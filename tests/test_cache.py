@@ -89,16 +89,18 @@ def test_a_rebuild_that_sounds_the_same_reuses_its_gain(tmp_path, monkeypatch, t
     from conftest import decode
 
     cache = PhraseCache(tmp_path / "cache")
-    first = build(short_routine, Settings(), tmp_path / "a.wav", engine=tone_engine, cache=cache)
+    # Rests long enough that over a second of silence follows "Next: ..." in each.
+    rested = apply_overrides(short_routine, Overrides(rest_ms=5000))
+    first = build(rested, Settings(format="wav"), tmp_path / "a.wav", engine=tone_engine, cache=cache)
     measured = []
     real_measure = loudness.measure_lufs
     monkeypatch.setattr(loudness, "measure_lufs", lambda *a, **k: measured.append(1) or real_measure(*a, **k))
-    longer = apply_overrides(short_routine, Overrides(rest_ms=6000))  # longer silences: the same sounds
-    build(longer, Settings(), tmp_path / "b.wav", engine=tone_engine, cache=cache)
+    longer = apply_overrides(short_routine, Overrides(rest_ms=9000))  # longer silences: the same sounds
+    build(longer, Settings(format="wav"), tmp_path / "b.wav", engine=tone_engine, cache=cache)
     assert measured == []
     assert max(map(abs, decode(tmp_path / "b.wav"))) == max(map(abs, decode(first.audio_path)))
     # Another target loudness is measured afresh.
-    build(longer, Settings(loudness_lufs=-20.0), tmp_path / "c.wav", engine=tone_engine, cache=cache)
+    build(longer, Settings(format="wav", loudness_lufs=-20.0), tmp_path / "c.wav", engine=tone_engine, cache=cache)
     assert measured
 
 

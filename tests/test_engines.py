@@ -1,4 +1,4 @@
-"""Speech engines: espeak's rate and warm-up, the Piper neural voice, the missing-extra message, and parallel synthesis."""
+"""Speech engines: espeak's rate, the Piper neural voice, the missing-extra message, and parallel synthesis."""
 
 from __future__ import annotations
 
@@ -90,8 +90,11 @@ def test_piper_speaks_at_the_rate_asked_for():
     text = "Lie on your back with both legs straight, and loop a towel around the sole of one foot."
     slow, fast = (engine.synthesize(text, voice, rate).duration_ms for rate in (120, 170))
     words = len(text.split())
-    assert 100 <= words / (slow / 60_000) <= 140
-    assert 145 <= words / (fast / 60_000) <= 195
+    # One phrase varies by a tenth or so either way (Piper adds randomness); the rate over a whole
+    # routine is held to 10% in test_plan_truth.py.
+    assert words / (slow / 60_000) == pytest.approx(120, rel=0.2)
+    assert words / (fast / 60_000) == pytest.approx(170, rel=0.2)
+    assert fast < slow * 0.8
 
 
 @needs_piper
@@ -127,26 +130,28 @@ import json
 from voiceroutine.engines import get_engine
 engine = get_engine("pyttsx3")
 voice = engine.resolve_voice(None)
-print(json.dumps([engine.synthesize(text, voice, 140).duration_ms for text in ("Halfway.", "Stretch 2 of 5. Piriformis stretch.")]))
+texts = ("Stretch 2 of 5. Piriformis stretch.", "Halfway.", "Stretch 2 of 5. Piriformis stretch.")
+print(json.dumps([engine.synthesize(text, voice, 140).duration_ms for text in texts]))
 """
 
 
 def test_espeak_speaks_every_phrase_at_the_rate_asked_for():
-    """espeak applies the rate before each phrase starts: fresh processes (where the driver once raced
-    and spoke some phrases at its default rate, a third faster) all give the same lengths."""
+    """espeak applies the rate before each phrase starts, the first of a process included (the
+    driver's first run loop once cancelled the rate, and the phrase came at its default, twice as
+    fast): the first phrase of fresh processes lasts as long as when it is said again."""
     import json
     import subprocess
 
     runs = [json.loads(subprocess.run([sys.executable, "-c", ESPEAK_LENGTHS], capture_output=True, text=True, check=True).stdout) for _ in range(6)]
     for lengths in runs:
+        assert lengths[0] == pytest.approx(lengths[2], rel=0.05), runs  # at the default rate: half as long
         for length, first in zip(lengths, runs[0]):
             assert length == pytest.approx(first, rel=0.01), runs
-    words = 7  # "Stretch two of five. Piriformis stretch." at 140 words a minute, with its pauses
-    assert words / (runs[0][1] / 60_000) == pytest.approx(140, rel=0.35)
 
 
-def test_espeak_speaks_nothing_to_resolve_a_voice_and_warms_up_once_before_speaking(monkeypatch):
-    """A rebuild whose phrases are all cached only resolves the voice: no throwaway phrase for that."""
+def test_espeak_speaks_nothing_to_resolve_a_voice_and_only_the_phrases_asked_for(monkeypatch):
+    """A rebuild whose phrases are all cached only resolves the voice: no throwaway phrase for that,
+    and the first phrase comes out whole without one (the engine waits for the driver's end of utterance)."""
     from voiceroutine.engines.pyttsx3_engine import Pyttsx3Engine
 
     engine = Pyttsx3Engine()
@@ -156,5 +161,5 @@ def test_espeak_speaks_nothing_to_resolve_a_voice_and_warms_up_once_before_speak
     voice = engine.resolve_voice("en-us")
     assert spoken == []
     first, second = engine.synthesize("One.", voice, 140), engine.synthesize("Two.", voice, 140)
-    assert spoken == ["Ready.", "One.", "Two."]
+    assert spoken == ["One.", "Two."]
     assert first.duration_ms > 100 and second.duration_ms > 100

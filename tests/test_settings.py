@@ -217,7 +217,7 @@ def test_apply_overrides_leaves_the_routine_unchanged(routine):
 @pytest.mark.parametrize(
     ("name", "value", "expected"),
     [
-        ("rate", 60, ("rate", 60)),
+        ("rate", 100, ("rate", 100)),
         ("rate", 400, ("rate", 400)),
         ("format", "wav", ("format", "wav")),
         ("bitrate", "32", ("bitrate_kbps", 32)),
@@ -239,8 +239,8 @@ def test_check_setting_accepts(name, value, expected):
 @pytest.mark.parametrize(
     ("name", "value", "fragment"),
     [
-        ("rate", 10, "10 is out of range (60 to 400)"),
-        ("rate", "fast", "expected a whole number from 60 to 400"),
+        ("rate", 10, "10 is out of range (100 to 400)"),
+        ("rate", "fast", "expected a whole number from 100 to 400"),
         ("format", "ogg", 'expected one of "mp3", "m4b", "opus", "wav", got the text \'ogg\''),
         ("bitrate", 65, 'expected one of "32", "48", "64"'),
         ("pace", "slow", 'expected one of "calm", "normal", "brisk"'),

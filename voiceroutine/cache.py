@@ -112,10 +112,16 @@ class PhraseCache:
         path.unlink(missing_ok=True)
         return None
 
-    def peek(self, key: str) -> ClipId | None:
+    def discard(self, key: str) -> None:
+        """Remove an entry whose clip turned out unusable, so it is never played again."""
+        with contextlib.suppress(OSError):
+            self._path(key).unlink(missing_ok=True)
+
+    def peek(self, key: str, *, touch: bool = True) -> ClipId | None:
         """The entry's sound and length, read from its header without the samples (None if absent).
 
         The samples are not checked: a build that plays this entry reads it with ``get``.
+        ``touch``: count the entry as used (a plan only looks).
         """
         path = self._path(key)
         try:
@@ -126,7 +132,8 @@ class PhraseCache:
         found = _read_header(header, size - _HEADER.size)
         if not found:
             return None
-        _touch(path)
+        if touch:
+            _touch(path)
         rate, digest = found
         return ClipId(digest.hex(), (size - _HEADER.size) // SAMPLE_WIDTH, rate)
 

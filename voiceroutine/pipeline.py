@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from .errors import EncoderError
@@ -47,10 +47,23 @@ def _chime_sources(settings: Settings) -> dict:
     return chime_sources(settings.chimes, settings.start_chime, settings.end_chime)
 
 
-def plan(routine: Routine, settings: Settings) -> Script:
-    """The timeline with estimated speech lengths: instant, and no engine is started."""
+def plan(routine: Routine, settings: Settings, known_ms: Mapping[str, int] | None = None) -> Script:
+    """The timeline without making audio: instant, and no engine is started.
+
+    ``known_ms`` gives phrases' real lengths (``cached_lengths``); the others are estimated.
+    """
+    known = known_ms or {}
     chime_ms = chime_lengths_ms(_chime_sources(settings))
-    return _lay_out(routine, settings, lambda text: estimate_speech_ms(text, settings.rate), chime_ms)[1]
+    return _lay_out(routine, settings, lambda text: known.get(text) or estimate_speech_ms(text, settings.rate), chime_ms)[1]
+
+
+def cached_lengths(routine: Routine, settings: Settings, cache: PhraseCache) -> dict[str, int]:
+    """The real length of every phrase of the routine an earlier build cached in this voice and rate,
+    from the cache entries' headers: a plan made with them is the build's own timeline."""
+    from .synthesis import cached_lengths as lengths_in_cache
+
+    phrases = plan(routine, replace(settings, length_ms=None)).possible_phrases
+    return lengths_in_cache(cache, settings.engine, settings.voice, settings.rate, settings.sample_rate, phrases)
 
 
 Chimes = dict[str, "Clip"]
@@ -82,11 +95,15 @@ def _voice_and_level(
     cache: PhraseCache,
     progress: Progress | None,
     jobs: int | None,
+    asked_voice: str | None,
 ) -> tuple[Rendered, int]:
-    """Voice every phrase (from the cache or the engine), lay the routine out and level its sounds."""
+    """Voice every phrase (from the cache or the engine), lay the routine out and level its sounds.
+
+    ``asked_voice`` is the voice as the settings named it, before the engine resolved it.
+    """
     from .loudness import level
     from .outputs import Rendered
-    from .synthesis import voice_phrases
+    from .synthesis import remember_voice, voice_phrases
 
     voiced = voice_phrases(
         engine,
@@ -98,6 +115,7 @@ def _voice_and_level(
         progress=progress,
         jobs=jobs,
     )
+    remember_voice(cache, engine, asked_voice, settings.voice, settings.rate, settings.sample_rate)
     routine, script = _lay_out(routine, settings, lambda text: voiced.clips[text].duration_ms, _lengths(chimes))
     clips, chimes = level(script, voiced.clips, chimes, voiced.ids, settings.sample_rate, settings.loudness_lufs, settings.format, memo=cache)
     return Rendered(routine, settings, script, clips, chimes), voiced.synthesised
@@ -128,12 +146,13 @@ def build(
 
     engine = engine or get_engine(settings.engine)
     cache = cache or PhraseCache()
+    asked_voice = settings.voice
     settings = replace(settings, voice=engine.resolve_voice(settings.voice))
     # Every phrase the routine can say is known before any is measured, whatever the holds.
     phrases = plan(routine, replace(settings, length_ms=None)).possible_phrases
     chimes = load_chimes(_chime_sources(settings), settings.sample_rate)
     replayed = _replay(routine, settings, engine, phrases, chimes, cache)
-    rendered, synthesised = replayed or _voice_and_level(routine, settings, engine, phrases, chimes, cache, progress, jobs)
+    rendered, synthesised = replayed or _voice_and_level(routine, settings, engine, phrases, chimes, cache, progress, jobs, asked_voice)
     try:
         manifest = write_outputs(rendered, output, progress)
     except OSError as e:

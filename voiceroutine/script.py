@@ -8,6 +8,7 @@ around it (cues.py), so a hold lasts exactly its duration whatever is said.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import ClassVar
@@ -102,12 +103,21 @@ class Script:
         return tuple(e for e in self.events if isinstance(e, Hold))
 
 
-def estimate_speech_ms(text: str, rate_wpm: int) -> int:
-    """A quick guess at how long ``text`` takes to say, for plans made without synthesis.
+# Fitted to both engines' clips of bed-back's phrases at 110 to 200 words a minute, where rates
+# mean words heard a minute for both: in the time of one word, about five letters are said; a
+# pause inside a phrase (a comma, a full stop before more) takes two words' time, and every phrase
+# half a word more. Each engine's total came within 2% of its real clips.
+WORDS_PER_LETTER = 0.195
+WORDS_PER_BREAK = 2.0
+WORDS_PER_PHRASE = 0.55
+_BREAK = re.compile(r"[,;:.!?…]+(?=\s+\S)")
 
-    English averages about six characters a word, counting the space.
-    """
-    return round(len(text) / 6 / rate_wpm * 60_000) + 200
+
+def estimate_speech_ms(text: str, rate_wpm: int) -> int:
+    """A quick guess at how long ``text`` takes to say, for plans made before it is spoken."""
+    letters = sum(char.isalnum() for char in text)
+    words = WORDS_PER_LETTER * letters + WORDS_PER_BREAK * len(_BREAK.findall(text)) + WORDS_PER_PHRASE
+    return round(words * 60_000 / rate_wpm)
 
 
 def _sentence(text: str) -> str:

@@ -4,13 +4,20 @@ Phrases the cache lacks are spoken in parallel by worker processes, one engine
 per process (espeak initialises once per process; a Piper voice is loaded once
 per worker). Results are put back in phrase order, so the output does not
 depend on which worker finished first.
+
+Every clip is checked before it is cached or played (speech_check.py): one
+that is silent or far too short for its words is spoken again, by a fresh
+engine the last time, and a phrase that never comes out whole stops the build.
+A cached clip that fails the same check counts as damaged and is made again.
 """
 
 from __future__ import annotations
 
 import contextlib
 import faulthandler
+import hashlib
 import importlib
+import json
 import logging
 import os
 import signal
@@ -22,6 +29,7 @@ from .cache import PhraseCache, clip_id, phrase_key
 from .clips import Clip, ClipId, resample, trim_silence
 from .engines import Engine
 from .errors import SynthesisError
+from .speech_check import length_problem, speech_problem
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +42,8 @@ PROCESSING = "swr64-trim-50dBFS-10ms-40ms"
 MIN_PARALLEL_PHRASES = 8
 # No phrase takes this long unless the engine has hung (the longest, a 2000-character intro, takes seconds).
 PHRASE_TIMEOUT_S = 120.0
+# Tries at a phrase whose clip fails the speech check: the same engine twice, then a fresh one.
+ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -43,10 +53,45 @@ class Voiced:
     synthesised: int  # phrases the engine spoke this time; the rest came from the cache
 
 
+def _engine_key(engine: Engine, voice: str, rate: int, sample_rate: int) -> str:
+    """Everything besides the text that changes a cached clip."""
+    return f"{engine.cache_key(voice, rate)} sample_rate={sample_rate} {PROCESSING}"
+
+
 def _phrase_keys(engine: Engine, phrases: Iterable[str], voice: str, rate: int, sample_rate: int) -> dict[str, str]:
     """Each distinct phrase's cache key, in the order first given."""
-    engine_key = f"{engine.cache_key(voice, rate)} sample_rate={sample_rate} {PROCESSING}"
+    engine_key = _engine_key(engine, voice, rate, sample_rate)
     return {text: phrase_key(engine_key, text) for text in phrases}
+
+
+def _voice_note(engine_name: str, asked_voice: str | None, rate: int, sample_rate: int) -> str:
+    return hashlib.sha256(f"voice {engine_name} {asked_voice!r} rate={rate} sample_rate={sample_rate}".encode()).hexdigest()
+
+
+def remember_voice(cache: PhraseCache, engine: Engine, asked_voice: str | None, voice: str, rate: int, sample_rate: int) -> None:
+    """Note the engine key that ``asked_voice`` (None: the default) came to, so a plan can find
+    the clips of this voice in the cache without starting the engine."""
+    cache.put_note(_voice_note(engine.name, asked_voice, rate, sample_rate), json.dumps(_engine_key(engine, voice, rate, sample_rate)))
+
+
+def cached_lengths(
+    cache: PhraseCache, engine_name: str, asked_voice: str | None, rate: int, sample_rate: int, phrases: Iterable[str]
+) -> dict[str, int]:
+    """The length in ms of each phrase whose clip an earlier build cached in this voice, read from
+    the entries' headers: no engine is started and no audio read."""
+    note = cache.get_note(_voice_note(engine_name, asked_voice, rate, sample_rate))
+    try:
+        engine_key = json.loads(note) if note else None
+    except ValueError:
+        return {}
+    if not isinstance(engine_key, str):
+        return {}
+    found = {}
+    for text in phrases:
+        stored = cache.peek(phrase_key(engine_key, text), touch=False)
+        if stored and stored.rate == sample_rate and not length_problem(text, stored.frames, stored.rate, rate):
+            found[text] = stored.duration_ms
+    return found
 
 
 def stored_phrases(
@@ -56,7 +101,8 @@ def stored_phrases(
     found = {}
     for text, key in _phrase_keys(engine, phrases, voice, rate, sample_rate).items():
         stored = cache.peek(key)
-        if stored is None or stored.rate != sample_rate:
+        # A clip too short for its words is damaged: the full path reads it, finds it so, and speaks it again.
+        if stored is None or stored.rate != sample_rate or length_problem(text, stored.frames, stored.rate, rate):
             return None
         found[text] = stored
     return found
@@ -86,9 +132,12 @@ def voice_phrases(
     missing: list[str] = []
     for text, key in keys.items():
         clip = cache.get(key)
-        if clip is not None and clip.rate == sample_rate:
+        if clip is not None and clip.rate == sample_rate and speech_problem(text, clip, rate) is None:
             clips[text] = clip
         else:
+            if clip is not None:
+                log.warning("cached clip of %s is not whole speech; speaking it again", _excerpt(text))
+                cache.discard(key)
             missing.append(text)
     request = _Request(voice, rate, sample_rate, phrase_timeout_s)
     made = _synthesise(engine, missing, request, jobs or os.cpu_count() or 1, progress)
@@ -108,9 +157,21 @@ class _Request:
 
 
 def _prepare(engine: Engine, text: str, request: _Request) -> Clip:
-    with _time_limit(request.timeout_s, text):
-        spoken = engine.synthesize(text, request.voice, request.rate)
-    return trim_silence(resample(spoken, request.sample_rate))
+    """``text`` spoken, at the project rate with its silence trimmed, checked to be whole speech."""
+    for attempt in range(1, ATTEMPTS + 1):
+        if attempt == ATTEMPTS:
+            engine = type(engine)()  # whatever state the engine got into, a new one starts clean
+        with _time_limit(request.timeout_s, text):
+            spoken = engine.synthesize(text, request.voice, request.rate)
+        clip = trim_silence(resample(spoken, request.sample_rate))
+        problem = speech_problem(text, clip, request.rate)
+        if problem is None:
+            return clip
+        log.warning("the speech engine gave %s for %s (try %d of %d)", problem, _excerpt(text), attempt, ATTEMPTS)
+    raise SynthesisError(
+        f"the speech engine gave {problem} for {_excerpt(text)}, {ATTEMPTS} times; "
+        "build again, or reword that phrase, or try another --voice or --engine"
+    )
 
 
 @contextlib.contextmanager

@@ -18,9 +18,22 @@ def _describe(event) -> str:
     return f"hold   {format_duration(event.end_ms - event.start_ms)} ({where})"
 
 
-def plan_table(script: Script) -> str:
-    """The timeline as a readable table: one line an event, chapters as headings, dropped cues last."""
-    lines = [f"{script.title}: about {format_clock(script.duration_ms)} (speech lengths estimated)", ""]
+def _lengths_note(measured: int, phrases: int) -> str:
+    if measured >= phrases:
+        return "speech lengths from the phrase cache"
+    if measured == 0:
+        return "speech lengths estimated"
+    return f"{measured} of {phrases} phrases' lengths from the phrase cache, the rest estimated"
+
+
+def plan_table(script: Script, measured: int) -> str:
+    """The timeline as a readable table: one line an event, chapters as headings, dropped cues last.
+
+    ``measured``: how many of the phrases have their real length (from the phrase cache).
+    """
+    phrases = len(script.phrases)
+    about = "" if measured >= phrases else "about "
+    lines = [f"{script.title}: {about}{format_clock(script.duration_ms)} ({_lengths_note(measured, phrases)})", ""]
     chapters = list(script.chapters)
     for event in script.events:
         while chapters and chapters[0].start_ms <= event.start_ms:

@@ -22,15 +22,17 @@ NOT_INSTALLED = (
 )
 BUNDLED = "joe"
 SENTENCE_GAP_S = 0.25  # Piper speaks each sentence on its own; this joins them
-# Measured on the bundled voice: a word takes FIXED + SCALED * length_scale seconds, so
-# words-a-minute rates mean the same for both engines.
-FIXED_S_PER_WORD = 0.0725
-SCALED_S_PER_WORD = 0.185
+# Measured on the bundled voice (bed-back's phrases of six or more words, after trimming, at
+# length scales 1.1 to 2.9): a word takes FIXED + SCALED * length_scale seconds. Rates then mean
+# words heard a minute, as they do for espeak.
+FIXED_S_PER_WORD = 0.0674
+SCALED_S_PER_WORD = 0.2004
+LENGTH_SCALES = (0.4, 3.0)
 
 
 def length_scale(rate_wpm: int) -> float:
     """Piper's length scale that speaks at ``rate_wpm`` words a minute."""
-    return min(3.0, max(0.5, (60 / rate_wpm - FIXED_S_PER_WORD) / SCALED_S_PER_WORD))
+    return min(LENGTH_SCALES[1], max(LENGTH_SCALES[0], (60 / rate_wpm - FIXED_S_PER_WORD) / SCALED_S_PER_WORD))
 
 
 def _bundled_model() -> Path:

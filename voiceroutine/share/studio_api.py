@@ -32,10 +32,13 @@ def studio_routes(folder: Path, studio: Studio) -> list[Route]:
             return _refused("the form is too large", 413)
         try:
             _, routine = routine_from_form(_json(raw), find_bases(folder))
-            from ..pipeline import plan as plan_routine
+            from ..cache import PhraseCache
+            from ..pipeline import cached_lengths, plan as plan_routine
             from ..settings import resolve_settings
 
-            script = plan_routine(routine, resolve_settings(routine.settings))
+            settings = resolve_settings(routine.settings)
+            # The lengths the build will have: real ones for phrases spoken before, else estimates.
+            script = plan_routine(routine, settings, cached_lengths(routine, settings, PhraseCache()))
         except RoutineError as e:
             return _refused(_message(e))
         holds = [{"id": s.id, "hold_ms": s.hold_ms, "sides": s.sides} for s in routine.stretches]
