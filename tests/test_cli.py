@@ -186,7 +186,8 @@ def test_plan_shows_cues_inside_holds_and_explains_dropped_ones(run):
     assert "  cue  Ten seconds left.  (time-left)" in result.output
     assert "  cue  Three.  (countdown)" in result.output
     assert "Cues left out (" in result.output
-    assert "'Halfway.' (hamstring, left): would overlap 'Ten seconds left.'" in result.output
+    assert "  cue  Halfway.  (halfway)" in result.output  # just before "Ten seconds left.", both ten seconds in
+    assert "'Breathe in... and out.' (hamstring, left): no room between the other cues" in result.output
 
 
 def test_plan_json_lists_dropped_cues(run):
@@ -450,3 +451,28 @@ def test_verbose_is_accepted_after_the_command_too(tmp_path):
         said = console_script(*verbose, cwd=tmp_path)
         assert said.returncode == 0, said.stderr
         assert "INFO: wrote x.mp3 and x.json" in said.stderr
+
+
+def test_a_build_that_leaves_cues_out_says_so_and_how_to_see_them(run, tmp_path):
+    result = run("build", "--only", "butterfly", "--hold", "5s", "--time-left", "30s,3s")
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("Wrote out/bed-back.mp3")
+    dropped = json.loads((tmp_path / "out" / "bed-back.json").read_text())["dropped_cues"]
+    command = "voiceroutine plan --hold 5s --only butterfly --time-left 30s,3s"
+    assert lines[1] == f"{len(dropped)} cues left out: the holds are too short for them; see `{command}`"
+    planned = json.loads(run(*command.split()[1:], "--json").output)["dropped_cues"]
+    assert [d["text"] for d in planned] == [d["text"] for d in dropped] and dropped
+    quiet = run("build", "--only", "butterfly", "--hold", "20s")
+    assert quiet.exit_code == 0 and len(quiet.output.strip().splitlines()) == 1
+
+
+def test_batch_lines_say_which_routines_left_cues_out(run, tmp_path):
+    files = [small_routine(tmp_path, "monday", "3s"), small_routine(tmp_path, "tuesday", "40s")]
+    result = run("build", *files, "--time-left", "5s", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    monday = lines.index(next(line for line in lines if line.startswith("ok      monday.toml")))
+    assert lines[monday + 1] == "        2 cues left out: the holds are too short for them; see `voiceroutine plan monday.toml --time-left 5s`"
+    tuesday = lines.index(next(line for line in lines if line.startswith("ok      tuesday.toml")))
+    assert not lines[tuesday + 1].startswith("        ")

@@ -77,7 +77,7 @@ def test_standard_guidance_asks_for_time_left_and_halfway_only():
     cues = cues_for(30_000, guidance="standard")
     assert by_kind(cues) == {
         "time-left": [("Ten seconds left.", START + 20_000, 0)],
-        "halfway": [("Halfway.", START + 15_000, 0)],
+        "halfway": [("Halfway.", START + 15_000, 2_000)],  # it may come up to 2 s early
     }
     # Each mark, before the hold's end; halfway rounds down on odd lengths.
     cues = cues_for(95_001, guidance="standard", time_left_ms=(90_000, 60_000, 5_000))
@@ -87,9 +87,11 @@ def test_standard_guidance_asks_for_time_left_and_halfway_only():
             ("One minute left.", START + 35_001, 0),
             ("Five seconds left.", START + 90_001, 0),
         ],
-        "halfway": [("Halfway.", START + 47_500, 0)],
+        "halfway": [("Halfway.", START + 47_500, 2_000)],
     }
-    assert by_kind(cues_for(30_000, guidance="standard", time_left_ms=())) == {"halfway": [("Halfway.", START + 15_000, 0)]}
+    assert by_kind(cues_for(30_000, guidance="standard", time_left_ms=())) == {"halfway": [("Halfway.", START + 15_000, 2_000)]}
+    # On a short hold, a tenth of it.
+    assert by_kind(cues_for(8_000, guidance="standard", time_left_ms=()))["halfway"] == [("Halfway.", START + 4_000, 800)]
 
 
 def test_full_guidance_adds_countdown_tips_and_breathing():
@@ -97,7 +99,7 @@ def test_full_guidance_adds_countdown_tips_and_breathing():
     assert by_kind(cues) == {
         "countdown": [("Three.", START + 37_000, 0), ("Two.", START + 38_000, 0), ("One.", START + 39_000, 0)],
         "time-left": [("Ten seconds left.", START + 30_000, 0)],
-        "halfway": [("Halfway.", START + 20_000, 0)],
+        "halfway": [("Halfway.", START + 20_000, 2_000)],
         # Spread evenly: a quarter, a half and three quarters in; each may slide half a spacing.
         "tip": [(TIPS[0], START + 10_000, 5_000), (TIPS[1], START + 20_000, 5_000), (TIPS[2], START + 30_000, 5_000)],
         # Every breathe_every from the start, never at the end itself; each may slide half the period.
@@ -156,13 +158,23 @@ def test_cues_that_fit_start_on_their_marks():
     assert [(p.kind, p.text) for p in placed] == [("halfway", "Halfway."), ("time-left", "Ten seconds left.")]
 
 
-def test_time_left_wins_over_halfway_when_they_clash():
-    cues = cues_for(20_000, guidance="standard")  # both ten seconds in
+def test_halfway_moves_just_before_time_left_when_they_clash():
+    """On a 20 s hold both fall ten seconds in: time left keeps its mark, halfway comes just before it."""
+    cues = cues_for(20_000, guidance="standard")
     for order in (cues, cues[::-1]):
-        placed, dropped = place(order, lengths({}), 20_000)
+        placed, dropped = place(order, lengths({"Halfway.": 700, "Ten seconds left.": 1_300}), 20_000)
+        assert dropped == []
+        assert placed_as(placed) == [("Halfway.", 10_000 - CUE_GAP_MS - 700, 10_000 - CUE_GAP_MS), ("Ten seconds left.", 10_000, 11_300)]
+
+
+def test_time_left_wins_over_halfway_when_halfway_cannot_come_early_enough():
+    cues = cues_for(20_000, guidance="standard")
+    for order in (cues, cues[::-1]):
+        # "Halfway." would have to start 2.001 s early, past its slack of 2 s; it never moves later.
+        placed, dropped = place(order, lengths({"Halfway.": 1_601, "Ten seconds left.": 500}), 20_000)
         assert placed_as(placed) == [("Ten seconds left.", 10_000, 10_500)]
         assert reasons(dropped) == [("Halfway.", "would overlap 'Ten seconds left.'")]
-        assert dropped[0][0] == Cue("halfway", "Halfway.", START + 10_000)
+        assert dropped[0][0] == Cue("halfway", "Halfway.", START + 10_000, 2_000, early_only=True)
 
 
 @pytest.mark.parametrize(
@@ -341,10 +353,14 @@ def test_drawn_cues_are_placed_by_the_rules(drawn):
         assert p.end_ms - p.start_ms == table[p.text]
     for a, b in zip(placed, placed[1:]):
         assert b.start_ms - a.end_ms >= (100 if a.kind == b.kind == "countdown" else CUE_GAP_MS), (a, b)
-    # Fixed cues on their mark; tips and breathing within their slack.
+    # Fixed cues on their mark; tips and breathing within their slack, halfway only earlier.
     for p in placed:
         assert any(
-            c.kind == p.kind and c.text == p.text and abs(p.start_ms - c.at_ms) <= c.slack_ms for c in cues
+            c.kind == p.kind
+            and c.text == p.text
+            and abs(p.start_ms - c.at_ms) <= c.slack_ms
+            and (p.start_ms <= c.at_ms or not c.early_only)
+            for c in cues
         ), p
     # The countdown is whole or absent; its reasons say so.
     assert len([p for p in placed if p.kind == "countdown"]) in (0, 3)

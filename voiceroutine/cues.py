@@ -17,6 +17,7 @@ from .settings import Settings
 
 CHIME_MARGIN_MS = 300  # silence kept after the start chime and before the end chime
 CUE_GAP_MS = 400  # silence kept between two cues
+HALFWAY_SLACK_MS = 2_000  # "Halfway." may come this much early (at most a tenth of the hold) to make room
 COUNTDOWN_GAP_MS = 100  # the countdown's words a second apart may sit closer together
 COUNTDOWN = (3, 2, 1)
 BREATHE = "Breathe in... and out."
@@ -38,6 +39,7 @@ class Cue:
     text: str
     at_ms: int  # where it should start
     slack_ms: int = 0  # how far it may move to find room (0: fixed)
+    early_only: bool = False  # it may only move earlier: "Halfway." never comes after what follows it
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,8 @@ def hold_cues(stretch: Stretch, settings: Settings, start: int, end: int) -> lis
     if "time-left" in kinds:
         cues += [Cue("time-left", time_left_text(mark), end - mark) for mark in settings.time_left_ms]
     if "halfway" in kinds:
-        cues.append(Cue("halfway", HALFWAY, start + length // 2))
+        # On a 20 s hold, halfway is also "Ten seconds left.": it moves just before that, so both are said.
+        cues.append(Cue("halfway", HALFWAY, start + length // 2, min(HALFWAY_SLACK_MS, length // 10), early_only=True))
     if "tip" in kinds and stretch.tips:
         spacing = length // (len(stretch.tips) + 1)
         cues += [Cue("tip", tip, start + spacing * (i + 1), spacing // 2) for i, tip in enumerate(stretch.tips)]
@@ -113,7 +116,7 @@ def _why_not(cue: Cue, length: int, window: tuple[int, int], placed: list[Placed
     first, last = window
     if not hold[0] < cue.at_ms < hold[1] or (cue.kind == "time-left" and cue.at_ms <= first):
         return f"the hold is only {format_duration(hold[1] - hold[0])}"
-    if cue.slack_ms:
+    if cue.slack_ms and not cue.early_only:
         return "no room between the other cues"
     if cue.at_ms < first:
         return "too close to the start of the hold"
@@ -131,6 +134,8 @@ def _find_room(cue: Cue, length: int, window: tuple[int, int], placed: list[Plac
         options += [first, last - length]
         options += [p.end_ms + CUE_GAP_MS for p in placed] + [p.start_ms - CUE_GAP_MS - length for p in placed]
         options.sort(key=lambda t: (abs(t - cue.at_ms), t))
+    if cue.early_only:
+        options = [t for t in options if t <= cue.at_ms]
     for start in options:
         if abs(start - cue.at_ms) > cue.slack_ms:
             break
