@@ -92,6 +92,46 @@ def test_mp3_tags_lyrics_and_cover(mp3):
     assert_cover(tag.getall("APIC")[0].data)
 
 
+# Frames ID3v2.4 added; a v2.3 reader does not know them (TDRC hides the year from eyeD3 and Android).
+V24_ONLY_FRAMES = {"ASPI", "EQU2", "RVA2", "SEEK", "SIGN", "TDEN", "TDOR", "TDRC", "TDRL", "TDTG", "TIPL", "TMCL", "TMOO", "TPRO", "TSOA", "TSOP", "TSOT", "TSST"}
+
+
+def test_mp3_tag_is_pure_id3v23_as_eyed3_reads_it(mp3):
+    import datetime
+
+    import eyed3
+
+    path, manifest = mp3
+    tag = eyed3.load(str(path)).tag
+    assert tag.version == (2, 3, 0)
+    assert tag.title == tag.album == "Short test routine" and tag.artist == "voiceroutine"
+    assert tag.recording_date.year == datetime.date.fromtimestamp(path.stat().st_mtime).year
+    assert [(c.title, c.times.start, c.times.end) for c in tag.chapters] == [
+        (c["title"], c["start_ms"], c["end_ms"]) for c in manifest["chapters"]
+    ]
+    (toc,) = tag.table_of_contents
+    assert toc.toplevel and toc.ordered and toc.child_ids == [c.element_id for c in tag.chapters]
+    speech = [e["text"] for e in manifest["events"] if e["kind"] == "speech"]
+    assert [lyrics.text for lyrics in tag.lyrics] == ["\n".join(speech)]
+    (cover,) = tag.images
+    assert cover.mime_type == "image/png"
+    assert_cover(cover.image_data)
+    frame_ids = {frame_id.decode() for frame_id in tag.frame_set}
+    assert {"TYER", "TDAT"} <= frame_ids and not frame_ids & V24_ONLY_FRAMES, frame_ids
+    assert not raw_frame_ids(path.read_bytes()) & V24_ONLY_FRAMES
+
+
+def raw_frame_ids(data: bytes) -> set[str]:
+    """Every top-level frame id in the file's ID3v2.3 tag, read straight from its bytes."""
+    assert data[:5] == b"ID3\x03\x00"
+    end = 10 + sum(byte << (7 * (3 - i)) for i, byte in enumerate(data[6:10]))
+    ids, at = set(), 10
+    while at < end and data[at] != 0:
+        ids.add(data[at : at + 4].decode("ascii"))
+        at += 10 + int.from_bytes(data[at + 4 : at + 8], "big")
+    return ids
+
+
 def test_transcripts_follow_the_manifest(mp3):
     path, manifest = mp3
     speech = [e for e in manifest["events"] if e["kind"] == "speech"]

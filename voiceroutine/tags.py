@@ -77,6 +77,8 @@ def _id3_tag(tags: TrackTags) -> bytes:
         id3.add(SYLT(encoding=3, lang="eng", format=2, type=1, desc="", text=list(tags.synced_lyrics)))
     if tags.cover_png:
         id3.add(APIC(encoding=3, mime="image/png", type=3, desc="Cover", data=tags.cover_png))
+    # TDRC is a v2.4 frame: readers of v2.3 (eyeD3, Android) look for the year in TYER and the day in TDAT.
+    id3.update_to_v23()
     made = io.BytesIO()  # saved into an empty file, the tag is all there is
     id3.save(made, v2_version=3, padding=lambda info: 0)
     return _with_frames(made.getvalue(), _chapter_frames(tags.chapters)) if tags.chapters else made.getvalue()
