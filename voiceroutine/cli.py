@@ -10,7 +10,6 @@ import gc
 import json
 import logging
 import os
-import shlex
 import signal
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ import click
 
 from . import __version__
 from .checks import duration_in
-from .cli_parts import CONTEXT, DEFAULT_ROUTINE, Group, InputError, ProgressBars, check_output, count, reports_errors, routine_options
+from .cli_parts import CONTEXT, DEFAULT_ROUTINE, Group, InputError, ProgressBars, check_output, count, cues_left_out, dropped_in, reports_errors, routine_options
 from .durations import format_clock, format_duration
 from .engines import ENGINES
 from .errors import RoutineError
@@ -96,27 +95,11 @@ def build(routines, output, jobs, quiet, **options) -> None:
         made = _built(result.script.duration_ms, len(result.routine.stretches), result.synthesised)
         click.echo(f"Wrote {result.audio_path} ({made}) and {result.manifest_path}")
         if result.script.dropped:
-            click.echo(_left_out(len(result.script.dropped), routines[0] if routines else None, options))
+            click.echo(cues_left_out(len(result.script.dropped), routines[0] if routines else None, options, plan.params))
 
 
 def _built(duration_ms: int, stretches: int, synthesised: int) -> str:
     return f"{format_clock(duration_ms)}, {count(stretches, 'stretch')}, {count(synthesised, 'phrase')} synthesised"
-
-
-def _left_out(dropped: int, ref: str | None, options: dict) -> str:
-    """Cues a build left out are never silent: how many, and the plan command that lists each and why."""
-    words = ["voiceroutine", "plan", *([ref] if ref else [])]
-    for param in plan.params:
-        value = options.get(param.name)
-        if isinstance(param, click.Option) and value not in (None, (), False):
-            words += [arg for item in (value if param.multiple else [value]) for arg in (max(param.opts, key=len), str(item))]
-    return f"{count(dropped, 'cue')} left out: the holds are too short for them; see `{shlex.join(words)}`"
-
-
-def _dropped_in(audio_path: str) -> int:
-    from .export import manifest_path
-
-    return len(json.loads(manifest_path(Path(audio_path)).read_text(encoding="utf-8")).get("dropped_cues", []))
 
 
 def _build_many(refs: tuple[str, ...], output: str | None, jobs: int | None, quiet: bool, options: dict) -> None:
@@ -147,9 +130,9 @@ def _build_many(refs: tuple[str, ...], output: str | None, jobs: int | None, qui
         elif not quiet:
             made = _built(outcome.duration_ms, outcome.stretches, outcome.synthesised)
             click.echo(f"ok      {outcome.ref} -> {outcome.audio_path} ({made})")
-            dropped = _dropped_in(outcome.audio_path)
+            dropped = dropped_in(outcome.audio_path)
             if dropped:
-                click.echo(f"        {_left_out(dropped, outcome.ref, options)}")
+                click.echo(f"        {cues_left_out(dropped, outcome.ref, options, plan.params)}")
     for ref, message, _ in failed:
         click.echo(f"FAILED  {ref}: {message.removeprefix(ref + ': ')}", err=True)
     if not quiet:

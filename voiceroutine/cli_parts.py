@@ -9,8 +9,10 @@ at run time.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -140,6 +142,24 @@ class ProgressBars:
 
 def count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}{'es' if noun.endswith('ch') else 's'}"
+
+
+def cues_left_out(dropped: int, ref: str | None, options: dict, plan_params: list[click.Parameter]) -> str:
+    """Cues a build left out are never silent: how many, and the plan command (the build's routine
+    options, as ``plan_params`` spell them) that lists each and why."""
+    words = ["voiceroutine", "plan", *([ref] if ref else [])]
+    for param in plan_params:
+        value = options.get(param.name)
+        if isinstance(param, click.Option) and value not in (None, (), False):
+            words += [arg for item in (value if param.multiple else [value]) for arg in (max(param.opts, key=len), str(item))]
+    return f"{count(dropped, 'cue')} left out: the holds are too short for them; see `{shlex.join(words)}`"
+
+
+def dropped_in(audio_path: str) -> int:
+    """How many cues the build of ``audio_path`` left out, from its manifest."""
+    from .export import manifest_path
+
+    return len(json.loads(manifest_path(Path(audio_path)).read_text(encoding="utf-8")).get("dropped_cues", []))
 
 
 def routine_options(func=None, *, many: bool = False):
