@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -203,7 +204,14 @@ def test_opus_has_chapters_cover_and_tags(tmp_path, short_routine, engine):
     assert_chapters_match(out, manifest)
     tags = OggOpus(out).tags
     assert tags["TITLE"] == ["Short test routine"]
-    assert_cover(Picture(base64.b64decode(tags["METADATA_BLOCK_PICTURE"][0])).data)
+    picture = Picture(base64.b64decode(tags["METADATA_BLOCK_PICTURE"][0]))
+    assert_cover(picture.data)
+    image = Image.open(io.BytesIO(picture.data))
+    assert image.mode == "RGB"  # 24 bits a pixel
+    assert (picture.width, picture.height, picture.depth) == (image.width, image.height, 24)
+    if shutil.which("opusinfo"):  # opus-tools, another reader of the block
+        info = subprocess.run(["opusinfo", str(out)], capture_output=True, text=True, check=True).stdout
+        assert f"METADATA_BLOCK_PICTURE=3|image/png|Cover|{image.width}x{image.height}x24|" in info
     level, peak = loudness(out)
     assert -17 <= level <= -15 and peak <= -1.0
 

@@ -176,8 +176,17 @@ def _opus(path: Path, tags: TrackTags) -> None:
     if tags.cover_png:
         picture = Picture()
         picture.type, picture.mime, picture.desc, picture.data = 3, "image/png", "Cover", tags.cover_png
+        picture.width, picture.height, picture.depth = _image_size(tags.cover_png)
         opus["METADATA_BLOCK_PICTURE"] = base64.b64encode(picture.write()).decode("ascii")
     opus.save()
+
+
+def _image_size(image: bytes) -> tuple[int, int, int]:
+    """Width, height and bits per pixel of a cover (cover.py makes 8-bit RGB), as a FLAC picture block states them."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(image)) as picture:
+        return picture.width, picture.height, 8 * len(picture.getbands())
 
 
 def _chapter_time(ms: int) -> str:
