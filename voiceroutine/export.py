@@ -22,6 +22,7 @@ from . import ffmpeg
 from .errors import EncoderError, RoutineError
 from .ffmpeg import feed
 from .files import atomic_path
+from .names import slug
 from .routine import Routine
 from .script import Chapter, Script
 from .settings import DEFAULT_OUT_DIR, FORMATS, Settings
@@ -215,8 +216,7 @@ def write_json(path: Path, data: dict) -> None:
 
 
 def track_name(number: int, chapter: Chapter, fmt: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", chapter.title.lower()).strip("-") or "part"
-    return f"{number:02d}-{slug}.{fmt}"
+    return f"{number:02d}-{slug(chapter.title, fallback='part')}.{fmt}"
 
 
 def playlist(title: str, chapters: tuple[Chapter, ...], fmt: str) -> str:

@@ -175,8 +175,9 @@ def parse_routine(text: str, *, source: str, default_id: str = "routine", folder
 
 
 def _slug(name: str) -> str:
-    slug = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")[:64]
-    return slug or "routine"
+    from .names import slug
+
+    return slug(name, max_length=64, fallback="routine")
 
 
 class _Reader:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import queue
-import re
 import secrets
 import threading
 import tomllib
@@ -23,6 +22,7 @@ from typing import Any
 
 from ..errors import RoutineError, VoiceRoutineError
 from ..files import write_text
+from ..names import slug
 from ..routine import MAX_STRETCHES, SIDES, Routine, builtin_ids, parse_routine, read_routine_text
 from ..settings import FORMATS, GUIDANCE_LEVELS, PACES
 
@@ -116,7 +116,8 @@ def routine_from_form(form: object, bases: Mapping[str, Base]) -> tuple[str, Rou
     title = form.get("title") or base.routine.title
     if not isinstance(title, str) or len(title) > MAX_TITLE:
         raise RoutineError(f"expected a title of at most {MAX_TITLE} characters", source=FORM_SOURCE, field="title")
-    data.setdefault("routine", {}).update(id=_slug(title), title=title)
+    name = slug(title, fallback="my-routine")  # the routine's id and its files' name: côté -> cote
+    data.setdefault("routine", {}).update(id=name, title=title)
     data["stretch"] = _chosen_stretches(form.get("stretches"), data.get("stretch", []), base.routine)
     settings = form.get("settings", {})
     if not isinstance(settings, dict):
@@ -130,7 +131,7 @@ def routine_from_form(form: object, bases: Mapping[str, Base]) -> tuple[str, Rou
     import tomli_w
 
     text = tomli_w.dumps(data)
-    return text, parse_routine(text, source=FORM_SOURCE, default_id=_slug(title), folder=base.folder)
+    return text, parse_routine(text, source=FORM_SOURCE, default_id=name, folder=base.folder)
 
 
 def _chosen_stretches(chosen: object, stretches: list[dict], base: Routine) -> list[dict]:
@@ -148,10 +149,6 @@ def _chosen_stretches(chosen: object, stretches: list[dict], base: Routine) -> l
         table.update({key: choice[key] for key in ("hold", "sides", "rest") if choice.get(key) not in (None, "")})
         picked.append(table)
     return picked
-
-
-def _slug(title: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:48] or "my-routine"
 
 
 @dataclass(frozen=True)
