@@ -19,6 +19,7 @@ import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -546,6 +547,36 @@ def test_feed_is_rss_with_one_working_episode_per_routine(share, shared_folder):
         assert [c["title"] for c in found] == [c["title"] for c in m["chapters"]]
         assert [c["startTime"] for c in found] == [c["start_ms"] / 1000 for c in m["chapters"]]
     assert seen == set(built)
+
+
+def feed_items(folder: Path) -> dict[str, ET.Element]:
+    """The feed's episodes by enclosure file name, parsed back from the RSS."""
+    rss = ET.fromstring(render_feed(read_catalog(folder), "http://host/t/", lambda path: "http://host/t/" + path))
+    return {item.find("enclosure").get("url").rsplit("/", 1)[-1]: item for item in rss.iter("item")}
+
+
+@integration
+@pytest.mark.parametrize("fmt", ["mp3", "opus"])
+def test_a_rebuild_that_sounds_the_same_stays_one_episode(tmp_path, short_routine, engine, fmt):
+    """The guid follows what the audio holds: a byte-identical rebuild (cached phrases), touched later,
+    keeps it, so a podcast app lists no duplicate; a build with other holds is a new episode."""
+    from dataclasses import replace
+
+    from voiceroutine import Settings, build
+
+    out = tmp_path / f"short.{fmt}"
+    build(short_routine, Settings(format=fmt), out, engine=engine)
+    first, first_bytes = feed_items(tmp_path)[out.name].findtext("guid"), out.read_bytes()
+    build(short_routine, Settings(format=fmt, split=True), out, engine=engine)
+    assert out.read_bytes() == first_bytes
+    set_mtime(out, 1_900_000_000)
+    set_mtime(out.with_suffix(".json"), 1_900_000_000)
+    again = feed_items(tmp_path)[out.name]
+    assert again.findtext("guid") == first
+    assert parsedate_to_datetime(again.findtext("pubDate")).timestamp() == 1_900_000_000  # the date follows the file
+    longer = replace(short_routine, stretches=tuple(replace(s, hold_ms=4000) for s in short_routine.stretches))
+    build(longer, Settings(format=fmt), out, engine=engine)
+    assert feed_items(tmp_path)[out.name].findtext("guid") != first
 
 
 # Many phones (or one impatient player) at once.

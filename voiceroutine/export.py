@@ -7,6 +7,7 @@ atomically (files.py).
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
@@ -30,6 +31,7 @@ from .settings import DEFAULT_OUT_DIR, FORMATS, Settings
 MANIFEST_FORMAT = "voiceroutine-manifest/1"
 PIPE_QUEUE_PACKETS = 512
 AMBIENT_AMPLITUDE = 0.02  # brown noise far under the voice: about 35 LU quieter
+_BESIDE_THE_AUDIO = ("split", "sidecars")  # settings that add files, not sound
 
 
 def output_rate(fmt: str, rate: int) -> int:
@@ -74,6 +76,17 @@ def listed_files(manifest: dict) -> list[str]:
     return names
 
 
+def content_digest(manifest: dict) -> str:
+    """A digest of what a manifest says is in its audio.
+
+    A rebuild that sounds the same gets the same digest, whenever it was made
+    and whatever else it wrote beside the audio (transcripts, tracks).
+    """
+    heard = {key: value for key, value in manifest.items() if key != "files"}
+    heard["settings"] = {key: value for key, value in manifest.get("settings", {}).items() if key not in _BESIDE_THE_AUDIO}
+    return hashlib.sha256(json.dumps(heard, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
 def tracks_folder(audio_path: Path) -> Path:
     """Where ``--split`` puts one file per chapter and the playlist."""
     return audio_path.with_name(f"{audio_path.stem}-tracks")
@@ -110,8 +123,9 @@ def _codec(fmt: str, bitrate_kbps: int) -> list[str]:
     if fmt == "m4b":
         return ["-c:a", "aac", "-b:a", f"{bitrate_kbps}k", "-movflags", "+faststart", "-f", "ipod"]
     if fmt == "opus":
-        # Opus sounds as good for speech at half the MP3 rate.
-        return ["-c:a", "libopus", "-b:a", f"{max(16, bitrate_kbps // 2)}k", "-ar", "48000", "-f", "ogg"]
+        # Opus sounds as good for speech at half the MP3 rate. Bit-exact, with a fixed stream serial
+        # number (Ogg's is otherwise random), so a rebuild is byte-identical.
+        return ["-c:a", "libopus", "-b:a", f"{max(16, bitrate_kbps // 2)}k", "-ar", "48000", "-fflags", "+bitexact", "-serial_offset", "1", "-f", "ogg"]
     return ["-c:a", "pcm_s16le", "-f", "wav"]
 
 

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..export import MANIFEST_FORMAT, listed_files
+from ..export import MANIFEST_FORMAT, content_digest, listed_files
 from ..script import Chapter
 from ..settings import FORMATS
 
@@ -54,6 +54,7 @@ class SharedRoutine:
     stretches: tuple[str, ...]
     chapters: tuple[Chapter, ...]
     files: tuple[SharedFile, ...]  # the main audio first
+    content_id: str  # what the audio holds (export.content_digest): the same for a rebuild that sounds the same
 
     @property
     def player(self) -> SharedFile:
@@ -99,7 +100,8 @@ def read_catalog(folder: Path) -> Catalog:
 def _read_routine(root: Path, manifest_file: Path) -> SharedRoutine | None:
     """The routine a manifest describes, or None for any JSON that is not a usable manifest."""
     try:
-        if manifest_file.stat().st_size > MAX_MANIFEST_BYTES or not _inside(root, manifest_file.name):
+        stat = manifest_file.stat()
+        if stat.st_size > MAX_MANIFEST_BYTES or not _inside(root, manifest_file.name):
             return None
         manifest = json.loads(manifest_file.read_bytes())
         if manifest.get("format") != MANIFEST_FORMAT:
@@ -110,6 +112,7 @@ def _read_routine(root: Path, manifest_file: Path) -> SharedRoutine | None:
         stretches = tuple(str(s["name"]) for s in manifest["routine"]["stretches"])
         title, duration_ms = str(manifest["routine"]["title"]), int(audio["duration_ms"])
         stem = Path(names[0]).stem
+        content_id = _content_id(manifest_file, stat.st_size, stat.st_mtime_ns)
     # Whatever is wrong with a file (even nesting too deep to parse, or an infinite number), it is not shared.
     except (OSError, ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError):
         return None
@@ -117,7 +120,13 @@ def _read_routine(root: Path, manifest_file: Path) -> SharedRoutine | None:
     files = tuple(f for f in (_shared_file(root, name) for name in names) if f)
     if not files or files[0].path != names[0]:
         return None  # the audio itself is gone
-    return SharedRoutine(manifest_file.stem, title, duration_ms, stretches, chapters, files)
+    return SharedRoutine(manifest_file.stem, title, duration_ms, stretches, chapters, files, content_id)
+
+
+@functools.lru_cache(maxsize=256)
+def _content_id(manifest_file: Path, size: int, mtime_ns: int) -> str:
+    """The manifest's content digest, worked out once per version of the file (a 3-hour manifest takes 30 ms)."""
+    return content_digest(json.loads(manifest_file.read_bytes()))
 
 
 def _shared_file(root: Path, name: object) -> SharedFile | None:

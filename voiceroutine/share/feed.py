@@ -1,8 +1,9 @@
 """A podcast feed of the shared routines (RSS 2.0 with iTunes and Podcasting 2.0 tags).
 
 AntennaPod fetches the feed from the phone itself, so a feed on the home
-network works there; each rebuilt file is a new episode (its guid names the
-file's version), and chapters come as a Podcasting 2.0 JSON file.
+network works there. An episode's guid comes from what its audio holds, so a
+rebuild that sounds the same stays one episode and a changed build is a new
+one; chapters come as a Podcasting 2.0 JSON file.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def _item(channel: ET.Element, routine: SharedRoutine, url_of: Callable[[str], s
     _text(item, "title", routine.title)
     _text(item, "description", "Stretches: " + ", ".join(routine.stretches) + ".")
     ET.SubElement(item, "enclosure", {"url": url_of(f"files/{audio.path}"), "length": str(audio.size), "type": audio.media_type})
-    _text(item, "guid", f"voiceroutine:{routine.id}:{audio.path}:{audio.mtime_ns}", isPermaLink="false")
+    # The size as well as the manifest: a cover or chime changed in place changes the file, not the manifest.
+    _text(item, "guid", f"voiceroutine:{routine.id}:{routine.content_id}:{audio.size}", isPermaLink="false")
     _text(item, "pubDate", formatdate(audio.mtime_ns / 1e9, usegmt=True))
     _text(item, f"{{{ITUNES}}}duration", str(round(routine.duration_ms / 1000)))
     ET.SubElement(item, f"{{{ITUNES}}}image", {"href": url_of(f"cover/{routine.id}.png")})
