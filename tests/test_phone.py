@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import array
 import io
 import json
+import math
+import random
 import re
 import shutil
 import subprocess
+import wave
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -228,6 +233,41 @@ def test_loudness_target_and_custom_cover(tmp_path, short_routine, engine):
     cover = Image.open(io.BytesIO(ID3(out).getall("APIC")[0].data))
     assert cover.size == (1400, 1400) and cover.getpixel((700, 700)) == (200, 80, 40)
     assert not out.with_suffix(".lrc").exists() and not out.with_suffix(".vtt").exists()
+
+
+@pytest.fixture(scope="module")
+def struck_bell(tmp_path_factory) -> Path:
+    """A chime as loud as a file can be: a bell struck hard, its click at full scale."""
+    rate, frames = 44_100, 44_100
+    noise = random.Random(3)
+    samples = []
+    for i in range(frames):
+        t = i / rate
+        ring = sum(a * math.sin(2 * math.pi * 880 * r * t) * math.exp(-d * t) for r, a, d in ((1, 1, 2.5), (2.76, 0.6, 4), (5.4, 0.4, 7)))
+        samples.append(ring + 2 * noise.gauss(0, 1) * math.exp(-t / 0.002))
+    scale = 32767 / max(abs(s) for s in samples)
+    path = tmp_path_factory.mktemp("chimes") / "bell.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(array.array("h", (round(s * scale) for s in samples)).tobytes())
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "m4b", "opus", "wav"])
+@pytest.mark.parametrize("content", ["speech", "loud"])
+def test_encoded_file_keeps_true_peak_under_1_dbtp_at_the_target_loudness(tmp_path, short_routine, engine, struck_bell, fmt, content):
+    """Measured on the file a phone plays, after the encoder's own overshoot: "loud" adds a full-scale bell
+    for both chimes and the ambient bed, at the lowest bit rate (where encoders overshoot most)."""
+    settings = Settings(format=fmt, sidecars=False)
+    if content == "loud":
+        settings = replace(settings, bitrate_kbps=32, start_chime=str(struck_bell), end_chime=str(struck_bell), ambient="noise")
+    out = tmp_path / f"{content}.{fmt}"
+    build(short_routine, settings, out, engine=engine)
+    level, peak = loudness(out)
+    assert peak <= -1.0, (fmt, content, level, peak)
+    assert abs(level - settings.loudness_lufs) <= 1.0, (fmt, content, level, peak)
 
 
 def test_ambient_bed_stays_well_under_the_voice(tmp_path, short_routine, engine):

@@ -30,6 +30,7 @@ from .settings import DEFAULT_OUT_DIR, FORMATS, Settings
 
 MANIFEST_FORMAT = "voiceroutine-manifest/1"
 PIPE_QUEUE_PACKETS = 512
+MIN_AAC_KBPS = 64
 AMBIENT_AMPLITUDE = 0.02  # brown noise far under the voice: about 35 LU quieter
 _BESIDE_THE_AUDIO = ("split", "sidecars")  # settings that add files, not sound
 
@@ -121,7 +122,8 @@ def _codec(fmt: str, bitrate_kbps: int) -> list[str]:
         # decoders remove the encoder delay and padding. Tags are added afterwards (tags.py).
         return ["-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-id3v2_version", "0", "-write_id3v1", "0", "-f", "mp3"]
     if fmt == "m4b":
-        return ["-c:a", "aac", "-b:a", f"{bitrate_kbps}k", "-movflags", "+faststart", "-f", "ipod"]
+        # Below 64 kbps ffmpeg's AAC encoder lifts speech peaks by 3 to 4 dB (over -1 dBTP after the limiter).
+        return ["-c:a", "aac", "-b:a", f"{max(MIN_AAC_KBPS, bitrate_kbps)}k", "-movflags", "+faststart", "-f", "ipod"]
     if fmt == "opus":
         # Opus sounds as good for speech at half the MP3 rate. Bit-exact, with a fixed stream serial
         # number (Ogg's is otherwise random), so a rebuild is byte-identical.
