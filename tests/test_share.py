@@ -620,19 +620,18 @@ def test_catalog_is_newest_first(folder):
 
 
 @integration
-def test_player_prefers_mp3_over_m4b_of_the_same_build(folder):
-    """With an MP3 next to the M4B of one build, both are offered and the MP3 plays (and is the episode)."""
-    assert read_catalog(folder).routine("short-book").player.path == "short-book.m4b"
+def test_audio_of_another_format_beside_a_build_is_not_offered(folder):
+    """Every format of a name shares one manifest, so an MP3 beside the M4B its manifest describes is
+    another build: neither listed, served, played nor the episode."""
     shutil.copyfile(folder / "short.mp3", folder / "short-book.mp3")
     catalog = read_catalog(folder)
     routine = catalog.routine("short-book")
-    paths = [f.path for f in routine.files]
-    assert paths[0] == "short-book.m4b"
-    assert "short-book.mp3" in paths
-    assert routine.player.path == "short-book.mp3"
-    assert catalog.file("short-book.mp3") is not None
+    assert [f.path for f in routine.files] == listed(manifest(folder, "short-book"))
+    assert routine.player.path == "short-book.m4b"
+    assert catalog.file("short-book.mp3") is None
     feed = ET.fromstring(render_feed(catalog, "http://host/t/", lambda p: "http://host/t/" + p))
-    assert "http://host/t/files/short-book.mp3" in {e.get("url") for e in feed.iter("enclosure")}
+    assert "http://host/t/files/short-book.m4b" in {e.get("url") for e in feed.iter("enclosure")}
+    assert "http://host/t/files/short-book.mp3" not in {e.get("url") for e in feed.iter("enclosure")}
 
 
 @integration

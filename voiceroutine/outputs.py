@@ -2,7 +2,8 @@
 transcripts, per-chapter tracks with a playlist, and last the manifest.
 
 Each file is written atomically and the manifest goes last, so it only ever
-describes files that are complete.
+describes files that are complete. Then what an earlier build of the same name
+wrote and this one did not is cleared away (ownership.py).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from . import __version__
 from .clips import Clip
 from .cover import cover_subtitle, load_cover, make_cover
 from .durations import format_duration
-from .export import Mix, encode, make_manifest, manifest_path, playlist, track_name, tracks_folder, write_json
+from .export import Mix, encode, listed_files, make_manifest, manifest_path, playlist, track_name, tracks_folder, write_json
 from .files import atomic_folder, exclusive, write_text
+from .ownership import EarlierBuild, earlier_build, keep_others, remove_leftovers
 from .render import ms_to_frames, render, total_frames
 from .routine import Routine
 from .script import Chapter, Script, Speech
@@ -61,15 +63,17 @@ def _words(script: Script, start_ms: int = 0, end_ms: int | None = None) -> list
 def write_outputs(rendered: Rendered, output: Path, progress: Progress | None = None) -> Path:
     """Write every file of the build; return the manifest's path.
 
-    Another build writing the same output waits, so the files on disk all come from one build.
+    Another build writing the same output, in any format (they share the manifest), waits, so the
+    files on disk all come from one build.
     """
-    with exclusive(output):
+    with exclusive(manifest_path(output)):
         return _write_outputs(rendered, output, progress)
 
 
 def _write_outputs(rendered: Rendered, output: Path, progress: Progress | None) -> Path:
     routine, settings, script = rendered.routine, rendered.settings, rendered.script
     fmt, rate = settings.format, settings.sample_rate
+    earlier = earlier_build(output)  # read before anything is written over it
     subtitle = cover_subtitle(len(routine.stretches), script.duration_ms)
     base = TrackTags(
         title=routine.title,
@@ -107,14 +111,17 @@ def _write_outputs(rendered: Rendered, output: Path, progress: Progress | None) 
             write_text(output.with_suffix(suffix), text)
             files[suffix.lstrip(".")] = output.with_suffix(suffix).name
     if settings.split:
-        files["tracks"] = _write_tracks(rendered, output, base, progress)
+        files["tracks"] = _write_tracks(rendered, output, base, earlier, progress)
     manifest = manifest_path(output)
-    write_json(manifest, make_manifest(routine, settings, script, output, files))
+    described = make_manifest(routine, settings, script, output, files)
+    write_json(manifest, described)
+    remove_leftovers(earlier, output, listed_files(described))
     return manifest
 
 
-def _write_tracks(rendered: Rendered, output: Path, base: TrackTags, progress: Progress | None) -> dict:
-    """One file per chapter and an .m3u8 playlist, in a folder that replaces the old one whole."""
+def _write_tracks(rendered: Rendered, output: Path, base: TrackTags, earlier: EarlierBuild | None, progress: Progress | None) -> dict:
+    """One file per chapter and an .m3u8 playlist, in a folder that replaces the old one whole
+    (keeping whatever the earlier build did not write there)."""
     settings, script = rendered.settings, rendered.script
     fmt, rate = settings.format, settings.sample_rate
     chapters: tuple[Chapter, ...] = script.chapters
@@ -150,4 +157,5 @@ def _write_tracks(rendered: Rendered, output: Path, base: TrackTags, progress: P
                 progress("Splitting", number, len(chapters))
         list_name = f"{output.stem}.m3u8"
         write_text(staging / list_name, playlist(script.title, chapters, fmt))
+        keep_others(folder, staging, earlier)
     return {"folder": folder.name, "playlist": list_name, "files": names}

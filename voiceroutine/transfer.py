@@ -41,9 +41,15 @@ def built_files(ref: str) -> list[tuple[Path, Path]]:
         raise RoutineError("file not found", source=ref)
     try:
         manifest = json.loads(manifest_path(audio).read_text(encoding="utf-8"))
-        names = listed_files(manifest) if manifest.get("audio", {}).get("file") == audio.name else [audio.name]
-    except (OSError, ValueError, KeyError, TypeError):
-        names = [audio.name]  # an audio file without its manifest: copy just the audio
+        names, described = listed_files(manifest), manifest["audio"]["file"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        names, described = [audio.name], audio.name  # an audio file without its manifest: copy just the audio
+    if described != audio.name:
+        # Every format of a name shares one manifest: the audio it does not describe is an earlier build.
+        raise RoutineError(
+            f"this is an earlier build: {manifest_path(audio)} now describes {described}; export that, or build {audio.name} again",
+            source=ref,
+        )
     pairs = [(audio.parent / name, Path(name)) for name in names]
     missing = [str(source) for source, _ in pairs if not source.is_file()]
     if missing:

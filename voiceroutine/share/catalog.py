@@ -1,8 +1,9 @@
 """What a shared folder holds: the routines built into it, read from their manifests.
 
-Only files a manifest names (and the same build in another audio format) are
-ever served, and only when they are regular files inside the folder after
-symlinks are followed. The catalog is read again on every page load, so a
+Only files a manifest names are ever served: an audio file of another format
+beside them is an earlier build (the formats share the manifest), not this
+one. And only when they are regular files inside the folder after symlinks
+are followed. The catalog is read again on every page load, so a
 routine built while sharing shows up on reload.
 """
 
@@ -58,9 +59,8 @@ class SharedRoutine:
 
     @property
     def player(self) -> SharedFile:
-        """The audio file for the page's player and the feed: the most widely playable format built."""
-        audio = [f for f in self.files if f.is_audio and "/" not in f.path]
-        return min(audio, key=lambda f: PLAYER_ORDER.index(f.kind))
+        """The audio file for the page's player and the feed: the build's own audio."""
+        return self.files[0]
 
     @property
     def audio_path(self) -> str:
@@ -111,12 +111,10 @@ def _read_routine(root: Path, manifest_file: Path) -> SharedRoutine | None:
         chapters = tuple(Chapter(str(c["title"]), int(c["start_ms"]), int(c["end_ms"])) for c in manifest["chapters"])
         stretches = tuple(str(s["name"]) for s in manifest["routine"]["stretches"])
         title, duration_ms = str(manifest["routine"]["title"]), int(audio["duration_ms"])
-        stem = Path(names[0]).stem
         content_id = _content_id(manifest_file, stat.st_size, stat.st_mtime_ns)
     # Whatever is wrong with a file (even nesting too deep to parse, or an infinite number), it is not shared.
     except (OSError, ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError):
         return None
-    names += [f"{stem}.{fmt}" for fmt in FORMATS if f"{stem}.{fmt}" not in names]  # the same build, other formats
     files = tuple(f for f in (_shared_file(root, name) for name in names) if f)
     if not files or files[0].path != names[0]:
         return None  # the audio itself is gone
