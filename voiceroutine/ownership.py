@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import stat
@@ -26,6 +27,8 @@ from pathlib import Path
 
 from .export import MANIFEST_FORMAT, listed_files, manifest_path, tracks_folder
 from .settings import FORMATS
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ def remove_leftovers(earlier: EarlierBuild | None, output: Path, written: Iterab
             path = earlier.folder / name
             path.unlink(missing_ok=True)
             removed.append(path)
+            log.info("removed %s: the earlier build of this name wrote it, this one did not", path)
     folder = tracks_folder(output)
     if any(path.parent == folder for path in removed):
         with contextlib.suppress(OSError):
