@@ -8,8 +8,9 @@ is ffmpeg alone encoding audio of the same length and format from a WAV file,
 with the build's own encoder command: no build can be faster than that.
 Builds and floors are measured in turns, so both meet the same load on a
 shared machine; "x floor" is the median of each build's time over the floor
-taken just after it. Piper rows need the neural extra (./scripts/test
-installs it).
+taken just after it. A cold build is compared with scripts/naive.py, the
+plain script a user would write from the design card, run in the same
+rounds. Piper rows need the neural extra (./scripts/test installs it).
 
     .venv/bin/python scripts/bench.py            # median of 3 for the warm rows
     .venv/bin/python scripts/bench.py --runs 1 --no-piper
@@ -33,6 +34,7 @@ from functools import partial
 from pathlib import Path
 
 CORES = os.cpu_count() or 1
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -59,20 +61,27 @@ class Row:
         return self.run.wall_s if self.run else self.wall_s
 
 
+def measure(command: list[str], env: dict | None = None) -> tuple[float, float, float, str]:
+    """Run a command; its wall time, CPU time (its own children's included), peak memory in MB and stdout."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        out.seek(0), err.seek(0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit(f"failed: {' '.join(command)}\n{err.read()}")
+        return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out.read()
+
+
 def build(args: list[str], out: Path, cache: Path) -> Run:
     """Run one `voiceroutine build` and measure it."""
     env = {**os.environ, "VOICEROUTINE_CACHE": str(cache)}
     command = [sys.executable, "-m", "voiceroutine", "build", *args, "-o", str(out), "--no-sidecars"]
-    started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    stdout, stderr = process.stdout.read(), process.stderr.read()
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"build failed: {' '.join(command)}\n{stderr}")
+    wall, cpu, peak, stdout = measure(command, env)
     synthesised = int(re.search(r"(\d+) phrases? synthesised", stdout).group(1))
     duration_ms = json.loads(out.with_suffix(".json").read_text())["audio"]["duration_ms"]
-    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, synthesised, duration_ms / 1000)
+    return Run(wall, cpu, peak, synthesised, duration_ms / 1000)
 
 
 def encode_floor(wav: Path, out: Path) -> float:
@@ -134,9 +143,40 @@ def median_run(runs: list[Run]) -> Run:
     return sorted(runs, key=lambda r: r.wall_s)[len(runs) // 2]
 
 
+def naive(out: Path) -> Run:
+    """scripts/naive.py, what a user would write from the design card: the comparison, measured."""
+    wall, cpu, peak, stdout = measure([sys.executable, str(ROOT / "scripts" / "naive.py"), str(out)])
+    seconds = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(out)], capture_output=True, text=True, check=True
+    ).stdout  # fmt: skip
+    return Run(wall, cpu, peak, stdout.count("Audio saved"), float(seconds))
+
+
+def cold_rows(tmp: Path, runs: int) -> list[Row]:
+    """The first build of bed-back (an empty cache, the default jobs) beside the naive script and a
+    warm rebuild of the same routine, in turns, so the three meet the same load; ratios are medians
+    of each round's."""
+    naives, colds, warms = [], [], []
+    for n in range(runs):
+        naives.append(naive(tmp / "naive.mp3"))
+        colds.append(build([], tmp / "cold.mp3", tmp / f"cold-cache-{n}"))
+        warms.append(build([], tmp / "cold.mp3", tmp / f"cold-cache-{n}"))
+    to_naive = statistics.median(c.wall_s / n.wall_s for c, n in zip(colds, naives))
+    to_warm = statistics.median(c.wall_s / w.wall_s for c, w in zip(colds, warms))
+    cold = median_run(colds)
+    return [
+        Row("naive script (scripts/naive.py): the comparison", median_run(naives)),
+        Row(f"bed-back, pyttsx3, cold, {CORES} jobs", cold, target="peak <= 100 MB", met="yes" if cold.peak_mb <= 100 else "NO"),
+        Row("bed-back, pyttsx3, warm, the same routine", median_run(warms)),
+        Row("cold / naive: wall time", None, target=f"<= 0.6; measured {to_naive:.2f}", met="yes" if to_naive <= 0.6 else "NO"),
+        Row("cold / warm: wall time", None, target=f"<= 2; measured {to_warm:.2f}", met="yes" if to_warm <= 2 else "NO"),
+    ]
+
+
 def encoder_rows(tmp: Path, wavs: Path, cache: Path, runs: int) -> list[Row]:
-    rows = [Row("bed-back, pyttsx3, cold, 1 job", build(["--jobs", "1"], tmp / "cold1.mp3", tmp / "cold-cache-1"))]
-    rows.append(Row(f"bed-back, pyttsx3, cold, {CORES} jobs", build([], tmp / "cold.mp3", cache)))
+    rows = [Row("bed-back, pyttsx3, cold, 1 job", build(["--jobs", "1"], tmp / "cold1.mp3", tmp / "cold-cache-serial"))]
+    rows += cold_rows(tmp, runs)
+    build([], tmp / "cold.mp3", cache)  # fills the cache the warm rows share
     build(["--hold", "20s", "--format", "wav"], wavs / "warm.wav", cache)
     [warm] = in_turns([(lambda: build(["--hold", "20s"], tmp / "warm0.mp3", cache), wavs / "warm.wav", tmp / "floor.mp3")], runs)
     met = "yes" if warm.run.synthesised == 0 else "NO"

@@ -115,9 +115,9 @@ class _WatchedCache(PhraseCache):
         self.read.add(key)
         return super().get(key)
 
-    def peek(self, key):
+    def peek(self, key, **options):
         self.peeked.add(key)
-        return super().peek(key)
+        return super().peek(key, **options)
 
 
 def test_a_rebuild_plays_the_kept_leveled_clips_without_reading_what_was_spoken(tmp_path, tone_engine, short_routine):

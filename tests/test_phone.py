@@ -20,6 +20,7 @@ from PIL import Image
 
 from voiceroutine import Settings, build
 from voiceroutine.cli import cli
+from voiceroutine.settings import LOUDNESS_RANGE
 
 from conftest import RATE, decode, read_manifest
 
@@ -255,14 +256,34 @@ def struck_bell(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def clipped_noise(tmp_path_factory) -> Path:
+    """A chime no limiter of samples can tame: white noise clipped at full scale, whose peaks
+    between samples run about 5 dB over its samples'."""
+    noise = random.Random(5)
+    samples = [max(-32767, min(32767, round(noise.gauss(0, 1) * 30000))) for _ in range(44_100 * 3 // 10)]
+    path = tmp_path_factory.mktemp("chimes") / "noise.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(44_100)
+        out.writeframes(array.array("h", samples).tobytes())
+    return path
+
+
 @pytest.mark.parametrize("fmt", ["mp3", "m4b", "opus", "wav"])
-@pytest.mark.parametrize("content", ["speech", "loud"])
-def test_encoded_file_keeps_true_peak_under_1_dbtp_at_the_target_loudness(tmp_path, short_routine, engine, struck_bell, fmt, content):
+@pytest.mark.parametrize("content", ["speech", "loud", "clipped", "loudest"])
+def test_encoded_file_keeps_true_peak_under_1_dbtp_at_the_target_loudness(tmp_path, short_routine, engine, struck_bell, clipped_noise, fmt, content):
     """Measured on the file a phone plays, after the encoder's own overshoot: "loud" adds a full-scale bell
-    for both chimes and the ambient bed, at the lowest bit rate (where encoders overshoot most)."""
+    for both chimes and the ambient bed, at the lowest bit rate (where encoders overshoot most);
+    "clipped" makes both chimes a burst of clipped noise; "loudest" asks for the loudest target allowed."""
     settings = Settings(format=fmt, sidecars=False)
     if content == "loud":
         settings = replace(settings, bitrate_kbps=32, start_chime=str(struck_bell), end_chime=str(struck_bell), ambient="noise")
+    if content == "clipped":
+        settings = replace(settings, start_chime=str(clipped_noise), end_chime=str(clipped_noise))
+    if content == "loudest":
+        settings = replace(settings, loudness_lufs=LOUDNESS_RANGE[1])
     out = tmp_path / f"{content}.{fmt}"
     build(short_routine, settings, out, engine=engine)
     level, peak = loudness(out)

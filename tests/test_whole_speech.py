@@ -100,6 +100,9 @@ class AlwaysEmptyEngine(ToneEngine):
             return Clip(bytes(22_050 * 2), 22_050)  # a second of silence: not empty, not speech
         return super().synthesize(text, voice, rate)
 
+    def cache_key(self, voice, rate):
+        return f"{self.name} voice={voice} rate={rate}"
+
 
 def test_an_empty_clip_is_spoken_again_and_the_build_has_every_phrase(tmp_path, short_routine):
     engine = EmptyFirstEngine()
@@ -126,6 +129,7 @@ def test_a_phrase_that_never_comes_out_whole_stops_the_build_and_is_never_cached
 
 def test_the_command_line_names_the_lost_phrase_in_one_line_with_status_1(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VOICEROUTINE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(engines, "get_engine", lambda name: AlwaysEmptyEngine())
     result = CliRunner().invoke(cli, ["build", "--only", "butterfly"])
     line = one_line_error(result, 1)

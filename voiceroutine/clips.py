@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from . import ffmpeg
-
 SAMPLE_WIDTH = 2  # bytes: signed 16-bit little-endian throughout
 
 
@@ -59,15 +57,21 @@ def clip_from_wav(data: bytes) -> Clip:
 
 
 def resample(clip: Clip, rate: int) -> Clip:
-    """The clip at ``rate``, resampled once with ffmpeg's band-limited resampler.
+    """The clip at ``rate``, through soxr's band-limited resampler, in this process.
 
     (pydub's linear interpolation leaves mirror images of the voice above the
-    engine's band, heard as a hiss.) Clips are cached after this, so it runs
-    once per phrase.
+    engine's band, heard as a hiss.) Measured on white noise from 22.05 to
+    44.1 kHz, what lands above the engine's band is 85 dB down, at the floor of
+    16-bit samples; ffmpeg's resampler with the settings used before left
+    -52 dB, with its defaults -32 dB.
     """
     if clip.rate == rate:
         return clip
-    return Clip(ffmpeg.resample(clip.samples, clip.rate, rate), rate)
+    import numpy as np
+    import soxr
+
+    samples = np.frombuffer(clip.samples, dtype="<i2")
+    return Clip(soxr.resample(samples, clip.rate, rate, quality="HQ").astype("<i2").tobytes(), rate)
 
 
 def trim_silence(clip: Clip, *, threshold_dbfs: float = -50.0, lead_ms: int = 10, tail_ms: int = 40) -> Clip:

@@ -60,17 +60,3 @@ def feed(process: subprocess.Popen, blocks: Iterable[bytes], on_block: Callable[
     finally:
         with contextlib.suppress(BrokenPipeError):
             process.stdin.close()
-
-
-def resample(samples: bytes, from_rate: int, to_rate: int) -> bytes:
-    """Mono 16-bit PCM at another rate, through ffmpeg's band-limited resampler."""
-    command = [
-        "ffmpeg", "-v", "error", "-f", "s16le", "-ar", str(from_rate), "-ac", "1", "-i", "pipe:0",
-        "-af", f"aresample={to_rate}:filter_size=64:cutoff=0.95", "-f", "s16le", "-",
-    ]  # fmt: skip
-    try:
-        return subprocess.run(command, input=samples, capture_output=True, check=True).stdout
-    except FileNotFoundError:
-        raise EncoderError(MISSING) from None
-    except subprocess.CalledProcessError as e:
-        raise EncoderError(f"ffmpeg could not resample audio: {e.stderr.decode(errors='replace').strip()}") from None

@@ -1,26 +1,30 @@
 """Loudness: measure what the listener will hear and set the gain that brings it to the target.
 
 Phones expect spoken word at about -16 LUFS with true peaks at most -1 dBTP.
-Silence does not count in integrated loudness (EBU R128 gating), so the sounds
-are measured with the silence between them cut to one second: every 400 ms
-gating block that touches a sound is the same as in the full timeline, so the
-figure is the same, in a fraction of the time for routines that are mostly holds. A lookahead limiter (with its
-delay compensated, so timing is untouched) keeps the peaks down after the gain.
+The routine's integrated loudness is measured in this process (meter.py): each
+distinct sound is K-weighted once and the gating blocks are summed from where
+the script places it, so the figure is the final file's (within 0.05 LU of
+ffmpeg's ebur128 on it) without making or reading the timeline's silence.
+One ffmpeg run then applies the gain and a lookahead limiter (its delay
+compensated, so timing is untouched) to every distinct sound at once; the
+result is measured again, and if the limiter took more than 0.2 LU the gain
+is corrected once.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import subprocess
-from collections.abc import Iterable, Iterator, Mapping
+import threading
+from collections.abc import Iterator, Mapping
 
 from .cache import PhraseCache
 from .clips import Clip, ClipId
 from . import ffmpeg
 from .errors import EncoderError
-from .ffmpeg import feed
-from .render import C, sounds
+from .render import C, ms_to_frames, sounds, total_frames
 from .script import Script
 
 # Sample-peak ceilings, so that with each encoder's overshoot the true peak of the encoded file stays
@@ -29,9 +33,9 @@ from .script import Script
 PEAK_CEILING_DBFS = {"m4b": -4.5, "opus": -3.5}
 DEFAULT_CEILING_DBFS = -3.0  # MP3 and WAV
 PAD_MS = 200  # silence between clips while they are leveled: longer than the limiter's release
-LEVELING = "ebur128-dualmono volume alimiter-latency"  # change when the leveling changes, so kept gains are not reused
-
-_INTEGRATED = re.compile(r"I:\s+(-?[\d.]+|-inf|nan) LUFS")
+CORRECTIONS = 3
+TRUE_PEAK_ALLOWANCE_DB = 0.5  # how far past the sample-peak ceiling a chime's true peak may go, as speech's does
+LEVELING = "bs1770-timeline volume alimiter-latency chime-under-voice chime-true-peak"  # change when the leveling changes, so kept gains are not reused
 
 
 def _gaps(script: Script, clips: Mapping[str, C], chimes: Mapping[str, C]) -> Iterator[tuple[int, C]]:
@@ -42,28 +46,14 @@ def _gaps(script: Script, clips: Mapping[str, C], chimes: Mapping[str, C]) -> It
         heard_until = max(heard_until, event.start_ms + clip.duration_ms)
 
 
-def audible(script: Script, clips: Mapping[str, Clip], chimes: Mapping[str, Clip], rate: int) -> Iterator[bytes]:
-    """What loudness is measured on: every sound of the script with at most a second of silence before each."""
-    for silence_ms, clip in _gaps(script, clips, chimes):
-        yield bytes(silence_ms * rate // 1000 * 2)
-        yield clip.samples
+def measure_lufs(script: Script, clips: Mapping[str, Clip], chimes: Mapping[str, Clip], rate: int) -> float | None:
+    """Integrated loudness of the routine with these clips and chimes, as heard on headphones; None for silence."""
+    from .meter import integrated_lufs
 
-
-def measure_lufs(blocks: Iterable[bytes], rate: int, filters: Iterable[str] = ()) -> float | None:
-    """Integrated loudness of mono PCM, after ``filters``, as heard on headphones (dual mono); None for silence."""
-    command = [
-        "ffmpeg", "-hide_banner", "-nostats", "-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0",
-        "-af", ",".join([*filters, "ebur128=dualmono=true:framelog=verbose"]), "-f", "null", "-",
-    ]  # fmt: skip
-    process = ffmpeg.start(command, stderr=subprocess.PIPE)
-    with process:
-        feed(process, blocks)
-        report = process.stderr.read().decode(errors="replace")
-    if process.returncode != 0:
-        raise EncoderError(f"ffmpeg could not measure loudness: {report.strip().splitlines()[-1:]}")
-    found = _INTEGRATED.findall(report)
-    value = float(found[-1]) if found else float("nan")
-    return value if value > -70 else None
+    offsets: dict[int, tuple[Clip, list[int]]] = {}  # each distinct sound, with where it plays
+    for event, clip in sounds(script, clips, chimes):
+        offsets.setdefault(id(clip), (clip, []))[1].append(ms_to_frames(event.start_ms, rate))
+    return integrated_lufs(((clip.samples, at) for clip, at in offsets.values()), total_frames(script, rate), rate)
 
 
 def _filters(gain_db: float, ceiling_dbfs: float) -> list[str]:
@@ -72,23 +62,34 @@ def _filters(gain_db: float, ceiling_dbfs: float) -> list[str]:
 
 
 def _process(clips: dict[str, Clip], filters: list[str], rate: int) -> dict[str, Clip]:
-    """Every clip through ``filters`` in one ffmpeg run, each padded with silence so none affects the next."""
+    """Every clip through ``filters`` in one ffmpeg run, each padded with silence so none affects the next.
+
+    The clips are written from a thread while their processed samples are read back one by one,
+    so no copy of them all is ever held at once.
+    """
     pad = bytes(PAD_MS * rate // 1000 * 2)
-    stream = pad + pad.join(clip.samples for clip in clips.values()) + pad
     command = [
         "ffmpeg", "-v", "error", "-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0",
         "-af", ",".join(filters), "-f", "s16le", "-",
     ]  # fmt: skip
     try:
-        out = subprocess.run(command, input=stream, capture_output=True, check=True).stdout
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except FileNotFoundError:
         raise EncoderError(ffmpeg.MISSING) from None
-    except subprocess.CalledProcessError as e:
-        raise EncoderError(f"ffmpeg could not set the loudness: {e.stderr.decode(errors='replace').strip()}") from None
-    processed, offset = {}, len(pad)
-    for key, clip in clips.items():
-        processed[key] = Clip(out[offset : offset + len(clip.samples)], clip.rate)
-        offset += len(clip.samples) + len(pad)
+    pieces = [pad, *(part for clip in clips.values() for part in (clip.samples, pad))]
+    writer = threading.Thread(target=ffmpeg.feed, args=(process, pieces), daemon=True)
+    writer.start()
+    processed = {}
+    with process:
+        process.stdout.read(len(pad))  # a buffered read of n bytes returns n unless the stream ends
+        for key, clip in clips.items():
+            processed[key] = Clip(process.stdout.read(len(clip.samples)), clip.rate)
+            process.stdout.read(len(pad))
+        process.stdout.read()
+        writer.join()
+        error = process.stderr.read().decode(errors="replace").strip()
+    if process.returncode != 0 or any(len(c.samples) != len(clips[k].samples) for k, c in processed.items()):
+        raise EncoderError(f"ffmpeg could not set the loudness: {error or f'exit status {process.returncode}'}")
     return processed
 
 
@@ -107,8 +108,9 @@ def level(
     ``ids`` names each clip's sound (as the phrase cache does); the peak ceiling
     depends on the format ``fmt`` the audio will be encoded to.
 
-    The limiter takes a little loudness off the peaks, so the result is measured
-    once more and, if it is off by more than 0.2 LU, the gain corrected once.
+    The limiter takes loudness off the peaks, so the result is measured again
+    and, while it is off by more than 0.2 LU, the gain corrected (at most
+    CORRECTIONS times: a loud target against the peak ceiling needs more than one).
     The gain found is kept in ``memo`` under a digest of everything audible (which
     sound plays after how much silence), and the leveled clips under their sounds
     and that gain, so a rebuild that sounds the same (new rest times, another
@@ -125,25 +127,84 @@ def level(
         return _split(kept)
     every = _every(clips, chimes)
     if gain is not None:
-        done = _process(every, _filters(gain, ceiling), rate)
+        done = _leveled(every, gain, ceiling, target_lufs, rate)
     else:
-        measured = measure_lufs(audible(script, clips, chimes, rate), rate)
+        measured = measure_lufs(script, clips, chimes, rate)
         if measured is None:
             if memo:
                 memo.put_note(key, "silent")
             return dict(clips), dict(chimes)
         gain = target_lufs - measured
-        done = _process(every, _filters(gain, ceiling), rate)
-        result = measure_lufs(audible(script, *_split(done), rate), rate)
-        if result is not None and abs(result - target_lufs) > 0.2:
+        done = _leveled(every, gain, ceiling, target_lufs, rate)
+        for _ in range(CORRECTIONS):
+            result = measure_lufs(script, *_split(done), rate)
+            if result is None or abs(result - target_lufs) <= 0.2:
+                break
             gain += target_lufs - result
-            done = _process(every, _filters(gain, ceiling), rate)
+            del done  # one leveled copy at a time: long routines hold many clips
+            done = _leveled(every, gain, ceiling, target_lufs, rate)
         if memo:
             memo.put_note(key, f"{gain:.4f}")
     if memo:
         for name, clip in done.items():
             memo.put(_leveled_key(every_id[name], gain, ceiling), clip)
     return _split(done)
+
+
+def _leveled(every: dict, gain_db: float, ceiling_dbfs: float, target_lufs: float, rate: int) -> dict:
+    """Every sound with the gain and the limiter; then each chime no louder than the voice
+    (the target), and within the true-peak ceiling."""
+    done = _process(every, _filters(gain_db, ceiling_dbfs), rate)
+    for name, clip in done.items():
+        if name[0] == "chime":
+            quieter = _at_most(clip, target_lufs)
+            done[name] = _within_true_peak(quieter, ceiling_dbfs + TRUE_PEAK_ALLOWANCE_DB)
+    return done
+
+
+def _at_most(clip: Clip, loudest_lufs: float) -> Clip:
+    """The chime turned down, if its loudest 400 ms would be louder than ``loudest_lufs``.
+
+    A chime marks a hold gently: one of the user's, even a burst of noise, never sounds
+    louder than the voice (the built-in ones peak about a decibel under it).
+    """
+    from .meter import STEP_MS, STEPS_PER_BLOCK, loudest_block_lufs, step_energies
+
+    frames = max(clip.frames, clip.rate * STEP_MS * STEPS_PER_BLOCK // 1000)
+    loudest = loudest_block_lufs(step_energies([(clip.samples, [0])], frames, clip.rate), frames, clip.rate)
+    return _turned_down(clip, loudest - loudest_lufs) if loudest is not None else clip
+
+
+def true_peak_dbfs(clip: Clip) -> float:
+    """The clip's true peak: its highest level between samples too, seen at four times its rate."""
+    import numpy as np
+    import soxr
+
+    samples = np.frombuffer(clip.samples, dtype="<i2").astype(np.float32) / 32768
+    if not len(samples):
+        return -math.inf
+    oversampled = soxr.resample(samples, clip.rate, clip.rate * 4, quality="HQ")
+    return 20 * math.log10(max(float(np.max(np.abs(oversampled))), 1e-9))
+
+
+def _within_true_peak(clip: Clip, ceiling_dbfs: float) -> Clip:
+    """The clip turned down just enough that its true peak is at most ``ceiling_dbfs``.
+
+    The limiter sees only samples. Speech through it peaks at most 0.4 dB higher between
+    samples (measured on espeak and Piper), but a chime can hold far more (a clipped noise
+    burst: 5 dB), which the encoders then carry past -1 dBTP.
+    """
+    return _turned_down(clip, true_peak_dbfs(clip) - ceiling_dbfs)
+
+
+def _turned_down(clip: Clip, by_db: float) -> Clip:
+    """The clip ``by_db`` quieter, or as it is when that is not above 0."""
+    if by_db <= 0:
+        return clip
+    import numpy as np
+
+    samples = np.frombuffer(clip.samples, dtype="<i2") * 10 ** (-by_db / 20)
+    return Clip(np.round(samples).astype("<i2").tobytes(), clip.rate)
 
 
 def kept_levels(

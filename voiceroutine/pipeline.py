@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .clips import Clip
     from .engines import Engine
     from .outputs import Rendered
-    from .synthesis import Progress
+    from .synthesis import Progress, SpeechWorkers
 
 log = logging.getLogger(__name__)
 
@@ -94,10 +94,11 @@ def _voice_and_level(
     chimes: Chimes,
     cache: PhraseCache,
     progress: Progress | None,
-    jobs: int | None,
+    workers: SpeechWorkers | None,
     asked_voice: str | None,
 ) -> tuple[Rendered, int]:
-    """Voice every phrase (from the cache or the engine), lay the routine out and level its sounds.
+    """Voice every phrase (from the cache or the engine, ``workers`` speaking beside this process),
+    lay the routine out and level its sounds.
 
     ``asked_voice`` is the voice as the settings named it, before the engine resolved it.
     """
@@ -113,8 +114,11 @@ def _voice_and_level(
         sample_rate=settings.sample_rate,
         cache=cache,
         progress=progress,
-        jobs=jobs,
+        jobs=1,  # with no workers, only this process speaks: too few phrases for more
+        workers=workers,
     )
+    if workers:
+        workers.close()  # done speaking: their memory is free before the audio is made
     remember_voice(cache, engine, asked_voice, settings.voice, settings.rate, settings.sample_rate)
     routine, script = _lay_out(routine, settings, lambda text: voiced.clips[text].duration_ms, _lengths(chimes))
     clips, chimes = level(script, voiced.clips, chimes, voiced.ids, settings.sample_rate, settings.loudness_lufs, settings.format, memo=cache)
@@ -143,16 +147,25 @@ def build(
     from .engines import get_engine
     from .outputs import write_outputs
     from .sounds import load_chimes
+    from .synthesis import cached_lengths as lengths_in_cache, start_workers
 
     engine = engine or get_engine(settings.engine)
     cache = cache or PhraseCache()
-    asked_voice = settings.voice
-    settings = replace(settings, voice=engine.resolve_voice(settings.voice))
     # Every phrase the routine can say is known before any is measured, whatever the holds.
     phrases = plan(routine, replace(settings, length_ms=None)).possible_phrases
-    chimes = load_chimes(_chime_sources(settings), settings.sample_rate)
-    replayed = _replay(routine, settings, engine, phrases, chimes, cache)
-    rendered, synthesised = replayed or _voice_and_level(routine, settings, engine, phrases, chimes, cache, progress, jobs, asked_voice)
+    # Workers start first when this build will speak enough phrases to want them, so each has
+    # started its engine by the time the voice is resolved and the cache read.
+    known = lengths_in_cache(cache, engine.name, settings.voice, settings.rate, settings.sample_rate, phrases)
+    workers = start_workers(engine, len(phrases) - len(known), jobs)
+    try:
+        asked_voice = settings.voice
+        settings = replace(settings, voice=engine.resolve_voice(settings.voice))
+        chimes = load_chimes(_chime_sources(settings), settings.sample_rate)
+        replayed = _replay(routine, settings, engine, phrases, chimes, cache)
+        rendered, synthesised = replayed or _voice_and_level(routine, settings, engine, phrases, chimes, cache, progress, workers, asked_voice)
+    finally:
+        if workers:
+            workers.close()
     try:
         manifest = write_outputs(rendered, output, progress)
     except OSError as e:

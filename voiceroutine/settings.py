@@ -19,7 +19,7 @@ from .sounds import CHIME_SETS, check_chime_file
 DEFAULT_OUT_DIR = Path("out")  # where builds go unless -o says otherwise
 FORMATS = ("mp3", "m4b", "opus", "wav")
 AMBIENCE = ("none", "noise")
-LOUDNESS_RANGE = (-30.0, -10.0)
+LOUDNESS_RANGE = (-30.0, -14.0)  # louder would press the voice against the peak ceiling (true peak -1 dBTP)
 RATE_RANGE = (100, 400)  # words heard a minute; espeak speaks no slower than about 95
 BITRATES_KBPS = (32, 48, 64, 96, 128, 160, 192)
 GUIDANCE_LEVELS = ("minimal", "standard", "full")

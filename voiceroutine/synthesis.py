@@ -37,7 +37,7 @@ Progress = Callable[[str, int, int], None]
 """Called as (stage label, units done, units in all) while long work runs."""
 
 # Bump when the processing below changes, so old cache entries are not reused.
-PROCESSING = "swr64-trim-50dBFS-10ms-40ms"
+PROCESSING = "soxr-hq-trim-50dBFS-10ms-40ms"
 # Fewer phrases than this are quicker to speak than to start workers for.
 MIN_PARALLEL_PHRASES = 8
 # No phrase takes this long unless the engine has hung (the longest, a 2000-character intro, takes seconds).
@@ -118,14 +118,16 @@ def voice_phrases(
     cache: PhraseCache,
     progress: Progress | None = None,
     jobs: int | None = None,
+    workers: SpeechWorkers | None = None,
     phrase_timeout_s: float = PHRASE_TIMEOUT_S,
 ) -> Voiced:
     """Return a clip for every phrase, synthesising only those the cache lacks.
 
-    ``jobs`` is how many processes speak at once (None: one per core). A phrase
-    the engine has not finished after ``phrase_timeout_s`` stops the build with
-    a SynthesisError naming it (in a thread other than the main one, only when
-    worker processes speak).
+    ``jobs`` is how many processes speak at once (None: one per core): this
+    one and ``jobs - 1`` workers, or ``workers`` started earlier (``start_workers``).
+    A phrase the engine has not finished after ``phrase_timeout_s`` stops the
+    build with a SynthesisError naming it (in a thread other than the main one,
+    only when worker processes speak).
     """
     keys = _phrase_keys(engine, phrases, voice, rate, sample_rate)
     clips: dict[str, Clip] = {}
@@ -140,7 +142,12 @@ def voice_phrases(
                 cache.discard(key)
             missing.append(text)
     request = _Request(voice, rate, sample_rate, phrase_timeout_s)
-    made = _synthesise(engine, missing, request, jobs or os.cpu_count() or 1, progress)
+    own_workers = None if workers else start_workers(engine, len(missing), jobs)
+    try:
+        made = _synthesise(engine, missing, request, workers or own_workers, progress)
+    finally:
+        if own_workers:
+            own_workers.close()
     for text, clip in zip(missing, made):
         cache.put(keys[text], clip)
         clips[text] = clip
@@ -225,38 +232,75 @@ def _work(text: str, request: _Request) -> Clip:
         faulthandler.cancel_dump_traceback_later()
 
 
-def _synthesise(engine: Engine, texts: list[str], request: _Request, jobs: int, progress: Progress | None) -> list[Clip]:
-    if jobs <= 1 or len(texts) < MIN_PARALLEL_PHRASES:
-        made = []
-        for done, text in enumerate(texts, 1):
-            made.append(_prepare(engine, text, request))
-            if progress:
-                progress("Synthesising", done, len(texts))
-        return made
-    # Loaded here, not with the module: a rebuild that speaks nothing has no use for them.
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+def _ready() -> None:
+    """Nothing: submitted once per worker, so the pool starts every process (and its engine) at once."""
+
+
+class SpeechWorkers:
+    """Processes that speak beside the build's own, started ahead of need: each starts its engine
+    while the build resolves the voice and reads its cache, and is ready when the phrases are."""
+
+    def __init__(self, engine: Engine, count: int) -> None:
+        # Loaded here, not with the module: a rebuild that speaks nothing has no use for them.
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        engine_class = f"{type(engine).__module__}:{type(engine).__qualname__}"
+        # "spawn": a fresh interpreter per worker, never a fork of a process holding a speech engine.
+        context = multiprocessing.get_context("spawn")
+        self.pool = ProcessPoolExecutor(count, mp_context=context, initializer=_start_worker, initargs=(engine_class,))
+        for _ in range(count):
+            self.pool.submit(_ready)  # the pool starts a process for each task while it has fewer than ``count``
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def start_workers(engine: Engine, phrases: int, jobs: int | None) -> SpeechWorkers | None:
+    """Workers for a build that will speak ``phrases`` phrases, ``jobs`` processes in all (None: one
+    per core); None when this process alone is quicker (starting a worker costs a few phrases' time)."""
+    processes = min(jobs or os.cpu_count() or 1, phrases)
+    if processes <= 1 or phrases < MIN_PARALLEL_PHRASES:
+        return None
+    return SpeechWorkers(engine, processes - 1)
+
+
+def _synthesise(engine: Engine, texts: list[str], request: _Request, workers: SpeechWorkers | None, progress: Progress | None) -> list[Clip]:
+    """Every text spoken, in order: by this process alone, or with ``workers`` beside it."""
+    results: list[Clip | None] = [None] * len(texts)
+    done = 0
+
+    def finished(index: int, clip: Clip) -> None:
+        nonlocal done
+        results[index], done = clip, done + 1
+        if progress:
+            progress("Synthesising", done, len(texts))
+
+    if workers is None:
+        for index, text in enumerate(texts):
+            finished(index, _prepare(engine, text, request))
+        return results
+    from concurrent.futures import as_completed
     from concurrent.futures.process import BrokenProcessPool
 
-    engine_class = f"{type(engine).__module__}:{type(engine).__qualname__}"
-    results: list[Clip | None] = [None] * len(texts)
-    # "spawn": a fresh interpreter per worker, never a fork of a process holding a speech engine.
-    context = multiprocessing.get_context("spawn")
+    # Longest first to the workers, so no long phrase is left running alone at the end; this
+    # process takes the shortest ones no worker has begun, with the engine it already started.
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    futures = {workers.pool.submit(_work, texts[i], request): i for i in order}
     try:
-        with ProcessPoolExecutor(min(jobs, len(texts)), mp_context=context, initializer=_start_worker, initargs=(engine_class,)) as pool:
-            # Longest first, so no long phrase is left running alone at the end.
-            order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-            futures = {pool.submit(_work, texts[i], request): i for i in order}
-            try:
-                for done, future in enumerate(as_completed(futures), 1):
-                    results[futures[future]] = future.result()
-                    if progress:
-                        progress("Synthesising", done, len(texts))
-            except BaseException:
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
+        for future in reversed(list(futures)):
+            if future.cancel():
+                index = futures.pop(future)
+                finished(index, _prepare(engine, texts[index], request))
+                for ready in [f for f in futures if f.done()]:  # the workers' phrases, as they come
+                    finished(futures.pop(ready), ready.result())
+        for future in as_completed(futures):
+            finished(futures[future], future.result())
     except BrokenProcessPool:
         raise SynthesisError(
             f"a speech worker stopped unexpectedly, or hung for more than {request.timeout_s:g} s; try again with --jobs 1"
         ) from None
+    except BaseException:
+        workers.close()
+        raise
     return results
