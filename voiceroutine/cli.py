@@ -51,7 +51,7 @@ def cli(verbose: bool) -> None:
 @routine_options(many=True)
 @click.option("-o", "--output", metavar="PATH", help="Audio file or folder to write [default: out/<routine>.mp3]; a folder for several routines.")
 @click.option("--format", type=click.Choice(FORMATS), help="Audio format: m4b for Apple Books and audiobook players, opus for small files.  [default: from --output, else mp3]")
-@click.option("--bitrate", type=click.Choice([str(b) for b in BITRATES_KBPS]), help="MP3 bit rate, kbps.  [default: 64]")
+@click.option("--bitrate", type=click.Choice([str(b) for b in BITRATES_KBPS]), help="Bit rate, kbps: MP3 as given, M4B at least 64, Opus half of it.  [default: 64]")
 @click.option("--loudness", metavar="LUFS", help="Loudness to normalise to.  [default: -16, as podcasts]")
 @click.option("--ambient", type=click.Choice(AMBIENCE), help="Soft brown noise under everything (stops players skipping silent holds).")
 @click.option("--cover", metavar="IMAGE", help="Cover art [default: made from the title].")
