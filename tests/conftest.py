@@ -39,7 +39,7 @@ class ToneEngine:
     def voices(self) -> list[Voice]:
         return [Voice("tone", "Test tone", ("en",))]
 
-    def resolve_voice(self, voice: str | None) -> str:
+    def resolve_voice(self, voice: str | None, language: str = "en") -> str:
         return voice or "tone"
 
     def synthesize(self, text: str, voice: str, rate: int) -> Clip:

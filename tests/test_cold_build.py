@@ -137,9 +137,9 @@ class WatchedToneEngine(ToneEngine):
 
     name = "watched-tone"
 
-    def resolve_voice(self, voice):
+    def resolve_voice(self, voice, language="en"):
         EVENTS.append("resolve")
-        return super().resolve_voice(voice)
+        return super().resolve_voice(voice, language)
 
 
 TINY = """

@@ -11,6 +11,7 @@ from dataclasses import replace
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
+from voiceroutine.language import load_language
 from voiceroutine import Settings, Stretch
 from voiceroutine.cues import (
     CHIME_MARGIN_MS,
@@ -20,13 +21,14 @@ from voiceroutine.cues import (
     PlacedCue,
     hold_cues,
     place_cues,
-    time_left_text,
 )
 
 START = 100_000
 CHIME = 900  # the start chime
 TIPS = ("Keep the knee straight.", "Let your head rest.", "Breathe slowly.")
 STRETCH = Stretch("hamstring", "Hamstring stretch", ("Lie down.",), 30_000, "both", 1, 10_000, 5_000, 4_000, ("left leg", "right leg"), tips=TIPS)
+
+ENGLISH = load_language("en")
 
 
 def hold(length: int) -> tuple[int, int]:
@@ -39,7 +41,7 @@ def window(length: int, opening: int = CHIME) -> tuple[int, int]:
 
 
 def cues_for(length: int, **settings) -> list[Cue]:
-    return hold_cues(replace(STRETCH, hold_ms=length), replace(Settings(), **settings), *hold(length))
+    return hold_cues(replace(STRETCH, hold_ms=length), replace(Settings(), **settings), *hold(length), ENGLISH)
 
 
 def by_kind(cues: list[Cue]) -> dict[str, list[tuple[str, int, int]]]:
@@ -123,9 +125,9 @@ def test_full_guidance_breathing_stops_before_the_end_and_tips_follow_the_stretc
         ]
     breathe = [c for c in cues_for(5_000, guidance="full", breathe_every_ms=15_000) if c.kind == "breathe"]
     assert place(breathe, lengths({}), 5_000) == ([], [(breathe[0], "the hold is only 5s")])
-    one_tip = hold_cues(replace(STRETCH, tips=("Relax.",)), replace(Settings(), guidance="full"), *hold(30_000))
+    one_tip = hold_cues(replace(STRETCH, tips=("Relax.",)), replace(Settings(), guidance="full"), *hold(30_000), ENGLISH)
     assert by_kind(one_tip)["tip"] == [("Relax.", START + 15_000, 7_500)]
-    no_tips = hold_cues(replace(STRETCH, tips=()), replace(Settings(), guidance="full"), *hold(30_000))
+    no_tips = hold_cues(replace(STRETCH, tips=()), replace(Settings(), guidance="full"), *hold(30_000), ENGLISH)
     assert "tip" not in by_kind(no_tips)
 
 
@@ -136,7 +138,7 @@ def test_cues_are_asked_for_even_when_they_cannot_fit():
 
 
 def test_time_left_words():
-    assert [time_left_text(ms) for ms in (1_000, 10_000, 10_400, 30_000, 60_000, 90_000, 125_000)] == [
+    assert [ENGLISH.time_left(ms) for ms in (1_000, 10_000, 10_400, 30_000, 60_000, 90_000, 125_000)] == [
         "One second left.",
         "Ten seconds left.",
         "Ten seconds left.",
@@ -240,7 +242,7 @@ def test_a_time_left_mark_as_long_as_the_hold_is_dropped(mark):
     cues = cues_for(10_000, guidance="standard", time_left_ms=(mark,))
     placed, dropped = place(cues, lengths({}), 10_000)
     assert placed_as(placed) == [("Halfway.", 5_000, 5_500)]
-    assert reasons(dropped) == [(time_left_text(mark), "the hold is only 10s")]
+    assert reasons(dropped) == [(ENGLISH.time_left(mark), "the hold is only 10s")]
     assert dropped[0][0].at_ms == START + 10_000 - mark
 
 
@@ -330,7 +332,7 @@ def cue_sets(draw):
     )
     stretch = replace(STRETCH, hold_ms=length, tips=tuple(draw(st.lists(st.sampled_from(TIPS), max_size=3))))
     opening = draw(st.integers(0, 3_000))
-    cues = hold_cues(stretch, settings, *hold(length))
+    cues = hold_cues(stretch, settings, *hold(length), ENGLISH)
     table = {text: draw(st.integers(1, 3_000)) for text in sorted({c.text for c in cues})}
     return cues, table, length, opening
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from voiceroutine.durations import format_clock, format_duration, number_words, parse_duration
+from voiceroutine.durations import format_clock, format_duration, parse_duration
 
 # --- parse_duration ---------------------------------------------------------
 
@@ -150,35 +150,6 @@ def test_format_clock_rounds_to_tenths_and_carries_into_minutes():
     assert format_clock(1_240) == "0:01.2"
     assert format_clock(1_260) == "0:01.3"
     assert format_clock(59_960) == "1:00.0"
-
-
-# --- number_words ------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("n", "words"),
-    [
-        (0, "zero"),
-        (7, "seven"),
-        (13, "thirteen"),
-        (19, "nineteen"),
-        (20, "twenty"),
-        (42, "forty-two"),
-        (90, "ninety"),
-        (100, "one hundred"),
-        (115, "one hundred and fifteen"),
-        (230, "two hundred and thirty"),
-        (999, "nine hundred and ninety-nine"),
-    ],
-)
-def test_number_words(n, words):
-    assert number_words(n) == words
-
-
-@pytest.mark.parametrize("n", [-1, 1000, 10_000])
-def test_number_words_rejects_out_of_range(n):
-    with pytest.raises(ValueError, match=str(n)):
-        number_words(n)
 
 
 # --- properties --------------------------------------------------------------

@@ -10,7 +10,8 @@ from voiceroutine import Overrides, RoutineError, Settings, apply_overrides, loa
 from voiceroutine.durations import format_clock
 from voiceroutine.fit import fit_to_length
 from voiceroutine.routine import Routine
-from voiceroutine.script import Speech, build_script, estimate_speech_ms
+from voiceroutine.language import load_language
+from voiceroutine.script import Speech, build_script
 from voiceroutine.sounds import chime_lengths_ms, chime_sources
 
 MINUTE = 60_000
@@ -19,7 +20,7 @@ CHIMES = chime_lengths_ms(chime_sources("soft"))
 
 
 def speech_ms(text: str) -> int:
-    return estimate_speech_ms(text, SETTINGS.rate)
+    return load_language("en").estimate_ms(text, SETTINGS.rate)
 
 
 @pytest.fixture(scope="module")

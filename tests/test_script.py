@@ -15,10 +15,11 @@ import pytest
 from hypothesis import example, given, settings as hsettings, strategies as st
 
 from voiceroutine import Routine, RoutineError, Settings, Stretch, load_routine, plan
-from voiceroutine.cues import CHIME_MARGIN_MS, time_left_text
+from voiceroutine.cues import CHIME_MARGIN_MS
+from voiceroutine.language import load_language
 from voiceroutine.fit import fit_to_length, scale_holds
 from voiceroutine.routine import HOLD_RANGE_MS
-from voiceroutine.script import Chime, Hold, Pause, Script, Speech, build_script, estimate_speech_ms
+from voiceroutine.script import Chime, Hold, Pause, Script, Speech, build_script
 from voiceroutine.settings import GUIDANCE_LEVELS, PACES, Pacing
 from voiceroutine.sounds import chime_lengths_ms, chime_sources
 
@@ -31,6 +32,7 @@ WORDS = "zero one two three four five six seven eight nine ten".split()
 # Written out here rather than imported, so a change of wording in the library shows.
 CUE_KINDS = ("countdown", "time-left", "halfway", "tip", "breathe")
 COUNTDOWN = {"Three.": 3, "Two.": 2, "One.": 1}
+ENGLISH = load_language("en")
 HALFWAY = "Halfway."
 BREATHE = "Breathe in... and out."
 BEGIN = "Begin."
@@ -66,7 +68,7 @@ def expected_cues(stretch: Stretch, settings: Settings) -> Counter:
     cues: Counter = Counter()
     if settings.guidance == "minimal":
         return cues
-    cues.update(("time-left", time_left_text(mark)) for mark in settings.time_left_ms)
+    cues.update(("time-left", ENGLISH.time_left(mark)) for mark in settings.time_left_ms)
     cues[("halfway", HALFWAY)] += 1
     if settings.guidance == "full":
         cues.update(("countdown", word) for word in COUNTDOWN)
@@ -92,7 +94,7 @@ def _check_cue_times(cue: Speech, hold: Hold, stretch: Stretch, settings: Settin
     if cue.cue == "countdown":
         assert cue.start_ms == hold.end_ms - COUNTDOWN[cue.text] * 1000, cue
     elif cue.cue == "time-left":
-        marks = [hold.end_ms - m for m in settings.time_left_ms if time_left_text(m) == cue.text]
+        marks = [hold.end_ms - m for m in settings.time_left_ms if ENGLISH.time_left(m) == cue.text]
         assert cue.start_ms in marks, (cue, marks)
     elif cue.cue == "halfway":
         assert cue.text == HALFWAY and 0 <= hold.start_ms + length // 2 - cue.start_ms <= min(2_000, length // 10), cue
@@ -342,7 +344,7 @@ def test_plan_keeps_every_rule(bed_back, guidance, chimes):
     script = plan(bed_back, settings)
     chime_ms = chime_lengths_ms(chime_sources(chimes))
     assert bool(chime_ms) == (chimes != "none")
-    check_script(script, bed_back, settings, lambda t: estimate_speech_ms(t, settings.rate), chime_ms)
+    check_script(script, bed_back, settings, lambda t: ENGLISH.estimate_ms(t, settings.rate), chime_ms)
 
 
 def test_default_settings_are_calm_standard_and_soft(bed_back):
@@ -699,7 +701,7 @@ def test_without_chimes_a_begin_longer_than_the_hold_is_not_talked_over(bed_back
 def test_plan_without_chimes(bed_back):
     settings = Settings(chimes="none")
     script = plan(bed_back, settings)
-    check_script(script, bed_back, settings, lambda t: estimate_speech_ms(t, settings.rate), NO_CHIMES)
+    check_script(script, bed_back, settings, lambda t: ENGLISH.estimate_ms(t, settings.rate), NO_CHIMES)
     assert "Begin." in script.phrases and not [e for e in script.events if isinstance(e, Chime)]
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .durations import format_duration, number_words, spoken_duration
+from .durations import format_duration
+from .language import Language
 from .routine import Stretch
 from .settings import Settings
 
@@ -20,8 +21,6 @@ CUE_GAP_MS = 400  # silence kept between two cues
 HALFWAY_SLACK_MS = 2_000  # "Halfway." may come this much early (at most a tenth of the hold) to make room
 COUNTDOWN_GAP_MS = 100  # the countdown's words a second apart may sit closer together
 COUNTDOWN = (3, 2, 1)
-BREATHE = "Breathe in... and out."
-HALFWAY = "Halfway."
 
 # Lower numbers are placed first and win any clash.
 PRIORITY = {"countdown": 0, "time-left": 1, "halfway": 2, "tip": 3, "breathe": 4}
@@ -72,27 +71,18 @@ class DroppedCue:
         }
 
 
-def time_left_text(ms: int) -> str:
-    words = spoken_duration(ms)
-    return f"{words[0].upper()}{words[1:]} left."
-
-
-def countdown_text(n: int) -> str:
-    return number_words(n).capitalize() + "."
-
-
-def hold_cues(stretch: Stretch, settings: Settings, start: int, end: int) -> list[Cue]:
-    """Every cue the guidance level asks for in the hold [start, end), at its ideal time."""
+def hold_cues(stretch: Stretch, settings: Settings, start: int, end: int, language: Language) -> list[Cue]:
+    """Every cue the guidance level asks for in the hold [start, end), at its ideal time, in ``language``."""
     kinds = LEVELS[settings.guidance]
     length = end - start
     cues: list[Cue] = []
     if "countdown" in kinds:
-        cues += [Cue("countdown", countdown_text(n), end - n * 1000) for n in COUNTDOWN]
+        cues += [Cue("countdown", language.countdown(n), end - n * 1000) for n in COUNTDOWN]
     if "time-left" in kinds:
-        cues += [Cue("time-left", time_left_text(mark), end - mark) for mark in settings.time_left_ms]
+        cues += [Cue("time-left", language.time_left(mark), end - mark) for mark in settings.time_left_ms]
     if "halfway" in kinds:
         # On a 20 s hold, halfway is also "Ten seconds left.": it moves just before that, so both are said.
-        cues.append(Cue("halfway", HALFWAY, start + length // 2, min(HALFWAY_SLACK_MS, length // 10), early_only=True))
+        cues.append(Cue("halfway", language.phrase("halfway"), start + length // 2, min(HALFWAY_SLACK_MS, length // 10), early_only=True))
     if "tip" in kinds and stretch.tips:
         spacing = length // (len(stretch.tips) + 1)
         cues += [Cue("tip", tip, start + spacing * (i + 1), spacing // 2) for i, tip in enumerate(stretch.tips)]
@@ -101,7 +91,8 @@ def hold_cues(stretch: Stretch, settings: Settings, start: int, end: int) -> lis
         # At least one prompt even when the hold is too short for it, so the phrases a
         # routine may need stay the same whatever the hold lengths (see Script.possible_phrases).
         moments = range(start + every, end, every) or [start + every]
-        cues += [Cue("breathe", BREATHE, at, every // 2) for at in moments]
+        breathe = language.phrase("breathe")
+        cues += [Cue("breathe", breathe, at, every // 2) for at in moments]
     return cues
 
 

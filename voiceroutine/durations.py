@@ -1,4 +1,6 @@
-"""Durations: read "30", "30s", "1m30s" or 90 as milliseconds, and write them for eyes and ears."""
+"""Durations: read "30", "30s", "1m30s" or 90 as milliseconds, and write them for tables and messages.
+
+How a duration is said aloud depends on the language: see language.py."""
 
 from __future__ import annotations
 
@@ -73,34 +75,3 @@ def format_clock(ms: int) -> str:
     hours, minutes = divmod(minutes, 60)
     seconds = f"{tenths // 10:02d}.{tenths % 10}"
     return f"{hours}:{minutes:02d}:{seconds}" if hours else f"{minutes}:{seconds}"
-
-
-_ONES = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen "
-    "fourteen fifteen sixteen seventeen eighteen nineteen"
-).split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
-
-
-def number_words(n: int) -> str:
-    """English words for 0 <= n < 1000: 42 -> "forty-two"."""
-    if not 0 <= n < 1000:
-        raise ValueError(f"cannot say {n} in words")
-    if n < 20:
-        return _ONES[n]
-    if n < 100:
-        tens, ones = divmod(n, 10)
-        return _TENS[tens] + (f"-{_ONES[ones]}" if ones else "")
-    hundreds, rest = divmod(n, 100)
-    return f"{_ONES[hundreds]} hundred" + (f" and {number_words(rest)}" if rest else "")
-
-
-def _count(n: int, unit: str) -> str:
-    return f"{number_words(n)} {unit}{'' if n == 1 else 's'}"
-
-
-def spoken_duration(ms: int) -> str:
-    """A duration as said aloud, to the nearest second: 90000 -> "one minute and thirty seconds"."""
-    minutes, seconds = divmod(max(1, round(ms / 1000)), 60)
-    parts = [_count(value, unit) for value, unit in ((minutes, "minute"), (seconds, "second")) if value]
-    return " and ".join(parts)

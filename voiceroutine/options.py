@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from .errors import RoutineError
+from .language import language_tag
 from .overrides import apply_overrides, parse_overrides
 from .routine import Routine, load_routine
 from .settings import Settings, check_setting, resolve_settings
@@ -25,7 +26,7 @@ SETTING_OPTIONS = (
 def load_options(options: dict) -> tuple[Routine, Settings]:
     """The routine named by ``options["routine"]`` with the options' changes applied, and its settings."""
     overrides = parse_overrides(**{name: options[name] for name in OVERRIDE_OPTIONS if name in options})
-    routine = apply_overrides(load_routine(options["routine"]), overrides)
+    routine = apply_overrides(load_routine(options["routine"], chosen_language(options.get("language"))), overrides)
     given = {}
     for name in SETTING_OPTIONS:
         if options.get(name) is not None:
@@ -34,6 +35,16 @@ def load_options(options: dict) -> tuple[Routine, Settings]:
             except ValueError as e:
                 raise RoutineError(str(e), source="--" + name.replace("_", "-")) from None
     return routine, resolve_settings(routine.settings, given)
+
+
+def chosen_language(value: str | None) -> str | None:
+    """The tag ``--language`` names (None when not given)."""
+    if value is None:
+        return None
+    try:
+        return language_tag(value)
+    except ValueError as e:
+        raise RoutineError(str(e), source="--language") from None
 
 
 def load_for_build(options: dict, output: str | None) -> tuple[Routine, Settings, Path]:

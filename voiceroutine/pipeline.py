@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from .errors import EncoderError
 from .fit import fit_to_length
 from .routine import Routine
-from .script import Script, SpeechLength, build_script, estimate_speech_ms
+from .language import load_language
+from .script import Script, SpeechLength, build_script
 from .settings import Settings
 from .sounds import chime_lengths_ms, chime_sources
 
@@ -54,7 +55,8 @@ def plan(routine: Routine, settings: Settings, known_ms: Mapping[str, int] | Non
     """
     known = known_ms or {}
     chime_ms = chime_lengths_ms(_chime_sources(settings))
-    return _lay_out(routine, settings, lambda text: known.get(text) or estimate_speech_ms(text, settings.rate), chime_ms)[1]
+    estimate = load_language(routine.language).estimate_ms
+    return _lay_out(routine, settings, lambda text: known.get(text) or estimate(text, settings.rate), chime_ms)[1]
 
 
 def cached_lengths(routine: Routine, settings: Settings, cache: PhraseCache) -> dict[str, int]:
@@ -159,7 +161,7 @@ def build(
     workers = start_workers(engine, len(phrases) - len(known), jobs)
     try:
         asked_voice = settings.voice
-        settings = replace(settings, voice=engine.resolve_voice(settings.voice))
+        settings = replace(settings, voice=engine.resolve_voice(settings.voice, routine.language))
         chimes = load_chimes(_chime_sources(settings), settings.sample_rate)
         replayed = _replay(routine, settings, engine, phrases, chimes, cache)
         rendered, synthesised = replayed or _voice_and_level(routine, settings, engine, phrases, chimes, cache, progress, workers, asked_voice)

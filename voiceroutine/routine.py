@@ -20,6 +20,7 @@ from typing import Any
 from . import checks
 from .checks import describe, duration_in, whole_number_in
 from .errors import RoutineError
+from .language import DEFAULT_LANGUAGE, language_tag, load_language
 from .routine_hints import STRETCH_TABLES, toml_hint
 from .settings import FILE_SETTINGS, check_setting
 
@@ -48,7 +49,7 @@ STRETCH_DEFAULTS: dict[str, Any] = {
     "get_ready": "4s",
     "side_names": ["left side", "right side"],
 }
-_ROUTINE_KEYS = ("id", "title", "intro", "outro")
+_ROUTINE_KEYS = ("id", "title", "language", "intro", "outro")
 _STRETCH_KEYS = ("id", "name", "why", "steps", "tips", *STRETCH_DEFAULTS)
 _TOP_KEYS = ("routine", "settings", "defaults", "stretch")
 _PATH_SETTINGS = ("start_chime", "end_chime", "cover")
@@ -85,14 +86,32 @@ class Routine:
     intro: str | None = None
     outro: str | None = None
     source: str = ""
+    language: str = DEFAULT_LANGUAGE  # what the tool itself says, and the default voice, follow it
     # The file's [settings], checked: Settings field -> value.
     settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def builtin_ids() -> list[str]:
-    """Ids of the routines shipped with the package, sorted."""
+    """Ids of the routines shipped with the package, sorted (a translation, <id>.<tag>.toml, is not one)."""
     folder = resources.files("voiceroutine.routines")
-    return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
+    return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml") and p.name.count(".") == 1)
+
+
+def builtin_languages(routine_id: str) -> list[str]:
+    """The languages a built-in routine comes in: its own, then its translations' (<id>.<tag>.toml)."""
+    folder = resources.files("voiceroutine.routines")
+    translations = sorted(p.name.split(".")[1] for p in folder.iterdir() if p.name.startswith(f"{routine_id}.") and p.name.count(".") == 2)
+    own = tomllib.loads(folder.joinpath(f"{routine_id}.toml").read_text("utf-8"))["routine"].get("language", DEFAULT_LANGUAGE)
+    return [own, *translations]
+
+
+def _builtin_file(routine_id: str, language: str | None) -> str:
+    """The file of a built-in routine in ``language`` (None: its own)."""
+    if language is None or language == builtin_languages(routine_id)[0]:
+        return f"{routine_id}.toml"
+    if language not in builtin_languages(routine_id):
+        raise RoutineError(f"{routine_id} comes in {', '.join(builtin_languages(routine_id))}, not {language}", source="--language")
+    return f"{routine_id}.{language}.toml"
 
 
 @dataclass(frozen=True)
@@ -103,8 +122,8 @@ class RoutineText:
     folder: Path | None  # where relative paths in the file start; None for built-ins
 
 
-def read_routine_text(ref: str | Path) -> RoutineText:
-    """Find a routine by built-in id or path and read it.
+def read_routine_text(ref: str | Path, language: str | None = None) -> RoutineText:
+    """Find a routine by built-in id or path and read it; a built-in one in ``language`` if given.
 
     Raises:
         RoutineError: the file is missing, unreadable, binary, empty or too large.
@@ -112,7 +131,7 @@ def read_routine_text(ref: str | Path) -> RoutineText:
     source = str(ref)
     path = Path(ref)
     if source in builtin_ids() and not path.is_file():
-        text = resources.files("voiceroutine.routines").joinpath(f"{ref}.toml").read_text("utf-8")
+        text = resources.files("voiceroutine.routines").joinpath(_builtin_file(source, language)).read_text("utf-8")
         return RoutineText(text, f"{ref} (built-in)", source, None)
     looks_like_path = "/" in source or source.endswith(".toml")
     try:
@@ -146,20 +165,27 @@ def read_routine_text(ref: str | Path) -> RoutineText:
     return RoutineText(text, source, _slug(path.stem), path.parent)
 
 
-def load_routine(ref: str | Path) -> Routine:
-    """Load a built-in routine by id (e.g. "bed-back") or a routine file by path."""
-    found = read_routine_text(ref)
-    return parse_routine(found.text, source=found.source, default_id=found.default_id, folder=found.folder)
+def load_routine(ref: str | Path, language: str | None = None) -> Routine:
+    """Load a built-in routine by id (e.g. "bed-back") or a routine file by path.
+
+    ``language`` (a tag ``language_tag`` gave) picks a built-in routine's translation, and
+    overrides the language a routine file declares.
+    """
+    found = read_routine_text(ref, language)
+    return parse_routine(found.text, source=found.source, default_id=found.default_id, folder=found.folder, language=language)
 
 
-def parse_routine(text: str, *, source: str, default_id: str = "routine", folder: Path | None = None) -> Routine:
+def parse_routine(
+    text: str, *, source: str, default_id: str = "routine", folder: Path | None = None, language: str | None = None
+) -> Routine:
     """Parse and validate routine TOML text; ``source`` names it in messages.
 
-    ``folder`` is where paths in the file are relative to (None: the current folder).
+    ``folder`` is where paths in the file are relative to (None: the current folder);
+    ``language``, if given, wins over the file's own.
     """
     try:
         data = tomllib.loads(text)
-        return _Reader(source).routine(data, default_id, folder)
+        return _Reader(source).routine(data, default_id, folder, language)
     except tomllib.TOMLDecodeError as e:
         hint = toml_hint(text, str(e))
         if hint:
@@ -270,7 +296,13 @@ class _Reader:
             raise self.fail(field, f"expected \"both\" or \"none\", got {describe(value)}")
         return str(value)
 
-    def routine(self, data: dict, default_id: str, folder: Path | None) -> Routine:
+    def language(self, value: object) -> str:
+        try:
+            return language_tag(value)
+        except ValueError as e:
+            raise self.fail("routine.language", str(e)) from None
+
+    def routine(self, data: dict, default_id: str, folder: Path | None, language: str | None = None) -> Routine:
         self.keys(data, _TOP_KEYS, "")
         if "routine" not in data:
             raise self.fail("routine", 'missing; start the file with a [routine] table that has a title')
@@ -279,7 +311,9 @@ class _Reader:
         if "title" not in head:
             raise self.fail("routine.title", "missing; every routine needs a title")
         routine_id = self.ident(head["id"], "routine.id") if "id" in head else default_id
-        defaults = self.settings(STRETCH_DEFAULTS, "defaults.")
+        language = language or (self.language(head["language"]) if "language" in head else DEFAULT_LANGUAGE)
+        # Sides the file does not name are named in its language.
+        defaults = self.settings({**STRETCH_DEFAULTS, "side_names": list(load_language(language).side_names)}, "defaults.")
         if "defaults" in data:
             table = self.table(data["defaults"], "defaults")
             self.keys(table, tuple(STRETCH_DEFAULTS), "defaults.")
@@ -307,6 +341,7 @@ class _Reader:
             intro=self.optional_text(head, "intro", "routine.intro", 2000),
             outro=self.optional_text(head, "outro", "routine.outro", 2000),
             source=self.source,
+            language=language,
             settings=self.file_settings(data["settings"], folder) if "settings" in data else MappingProxyType({}),
         )
 

@@ -8,17 +8,14 @@ around it (cues.py), so a hold lasts exactly its duration whatever is said.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import ClassVar
 
 from .cues import CHIME_MARGIN_MS, DroppedCue, hold_cues, place_cues
-from .durations import number_words
+from .language import Language, load_language
 from .routine import Routine, Stretch
 from .settings import Pacing, Settings
-
-BEGIN = "Begin."  # marks the start of a hold when there are no chimes
 
 SpeechLength = Callable[[str], int]
 """Milliseconds a phrase lasts when spoken: measured clips in a build, estimates in a plan."""
@@ -103,23 +100,6 @@ class Script:
         return tuple(e for e in self.events if isinstance(e, Hold))
 
 
-# Fitted to both engines' clips of bed-back's phrases at 110 to 200 words a minute, where rates
-# mean words heard a minute for both: in the time of one word, about five letters are said; a
-# pause inside a phrase (a comma, a full stop before more) takes two words' time, and every phrase
-# half a word more. Each engine's total came within 2% of its real clips.
-WORDS_PER_LETTER = 0.195
-WORDS_PER_BREAK = 2.0
-WORDS_PER_PHRASE = 0.55
-_BREAK = re.compile(r"[,;:.!?…]+(?=\s+\S)")
-
-
-def estimate_speech_ms(text: str, rate_wpm: int) -> int:
-    """A quick guess at how long ``text`` takes to say, for plans made before it is spoken."""
-    letters = sum(char.isalnum() for char in text)
-    words = WORDS_PER_LETTER * letters + WORDS_PER_BREAK * len(_BREAK.findall(text)) + WORDS_PER_PHRASE
-    return round(words * 60_000 / rate_wpm)
-
-
 def _sentence(text: str) -> str:
     text = text.strip()
     return text if text[-1:] in ".!?" else text + "."
@@ -132,8 +112,9 @@ def _capitalised(text: str) -> str:
 class _Timeline:
     """A cursor that lays events end to end; every time is absolute."""
 
-    def __init__(self, settings: Settings, speech_ms: SpeechLength, chime_ms: Mapping[str, int]):
+    def __init__(self, settings: Settings, language: Language, speech_ms: SpeechLength, chime_ms: Mapping[str, int]):
         self.settings = settings
+        self.language = language
         self.pacing: Pacing = settings.pacing
         self.speech_ms = speech_ms
         self.chime_ms = chime_ms
@@ -175,28 +156,32 @@ class _Timeline:
             self.gap_due = self.pacing.after_chime_ms
         else:
             # Without chimes a spoken word opens the hold and "Release." closes it, on the dot.
-            marker_end = start + self.speech_ms(BEGIN)
-            self.events.append(Speech(start, marker_end, BEGIN, stretch.id, side, "begin"))
+            begin = self.language.phrase("begin")
+            marker_end = start + self.speech_ms(begin)
+            self.events.append(Speech(start, marker_end, begin, stretch.id, side, "begin"))
             self.events.append(hold)
             self.now = max(end, marker_end)
         window = (marker_end + CHIME_MARGIN_MS, end - CHIME_MARGIN_MS)
-        placed, dropped = place_cues(hold_cues(stretch, self.settings, start, end), self.speech_ms, window, (start, end))
+        cues = hold_cues(stretch, self.settings, start, end, self.language)
+        placed, dropped = place_cues(cues, self.speech_ms, window, (start, end))
         self.events += [Speech(p.start_ms, p.end_ms, p.text, stretch.id, side, p.kind) for p in placed]
         self.dropped += [DroppedCue(c.kind, c.text, c.at_ms, reason, stretch.id, side) for c, reason in dropped]
 
 
-def _side_cue(stretch: Stretch, rep: int, side_index: int) -> str | None:
+def _side_cue(language: Language, stretch: Stretch, rep: int, side_index: int) -> str | None:
     """What is said before a hold: which side, and which round when there are several."""
     side = _capitalised(stretch.side_names[side_index]) + "." if stretch.sides == "both" else ""
     if stretch.reps > 1 and side_index == 0:
-        return f"Round {number_words(rep + 1)}. {side}".strip()
+        return f"{language.phrase('round', number=language.number(rep + 1))} {side}".strip()
     if side_index > 0:
-        return f"Switch sides. {side}"
+        return f"{language.phrase('switch_sides')} {side}"
     return side or None
 
 
 def _stretch(timeline: _Timeline, stretch: Stretch, number: int, count: int) -> None:
-    timeline.say(f"Stretch {number_words(number)} of {number_words(count)}. {_sentence(stretch.name)}", stretch.id)
+    language = timeline.language
+    announce = language.phrase("stretch", number=language.number(number), count=language.number(count), name=_sentence(stretch.name))
+    timeline.say(announce, stretch.id)
     if stretch.why:
         timeline.say(_sentence(stretch.why), stretch.id)
     for step in stretch.steps:
@@ -206,12 +191,12 @@ def _stretch(timeline: _Timeline, stretch: Stretch, number: int, count: int) -> 
     for rep in range(stretch.reps):
         for side_index, label in enumerate(stretch.side_labels):
             side = label or None
-            cue = _side_cue(stretch, rep, side_index)
+            cue = _side_cue(language, stretch, rep, side_index)
             if cue:
                 timeline.say(cue, stretch.id, side)
             timeline.pause(stretch.get_ready_ms if first else stretch.switch_ms)
             timeline.hold(stretch, side)
-            timeline.say("Release.", stretch.id, side)
+            timeline.say(language.phrase("release"), stretch.id, side)
             first = False
 
 
@@ -228,13 +213,14 @@ def build_script(
         chime_ms: length of the "start" and "end" chimes; empty when there are none.
     """
     pacing = settings.pacing
-    timeline = _Timeline(settings, speech_ms, chime_ms)
+    language = load_language(routine.language)
+    timeline = _Timeline(settings, language, speech_ms, chime_ms)
     # A fade must not swallow the first or last words.
     timeline.now = max(pacing.lead_in_ms, settings.fade_ms)
     timeline.say(_sentence(routine.title))
     if routine.intro:
         timeline.say(routine.intro)
-    starts: list[tuple[str, int]] = [("Introduction", 0)]
+    starts: list[tuple[str, int]] = [(language.chapters["introduction"], 0)]
     count = len(routine.stretches)
     for number, stretch in enumerate(routine.stretches, 1):
         starts.append((stretch.name, timeline.settle()))
@@ -242,7 +228,7 @@ def build_script(
         if number < count:
             _rest(timeline, stretch.rest_ms, routine.stretches[number])
     if routine.outro:
-        starts.append(("Finish", timeline.settle()))
+        starts.append((language.chapters["finish"], timeline.settle()))
         timeline.say(routine.outro)
     duration = timeline.now + max(pacing.tail_ms, settings.fade_ms)
     chapters = tuple(
@@ -258,5 +244,5 @@ def build_script(
 def _rest(timeline: _Timeline, rest_ms: int, following: Stretch) -> None:
     """The rest between stretches, opening with what comes next so the listener can get ready."""
     rest_start = timeline.settle()
-    timeline.say(f"Next: {_sentence(following.name)}")
+    timeline.say(timeline.language.phrase("next", name=_sentence(following.name)))
     timeline.pause(rest_ms - (timeline.now - rest_start))

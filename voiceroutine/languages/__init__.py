@@ -1,0 +1,1 @@
+"""Phrase files, one per language (see en.toml)."""
