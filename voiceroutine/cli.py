@@ -22,8 +22,8 @@ from .cli_parts import CONTEXT, DEFAULT_ROUTINE, Group, InputError, ProgressBars
 from .durations import format_clock, format_duration
 from .engines import ENGINES
 from .errors import RoutineError
-from .options import load_for_build, load_options
-from .routine import builtin_ids, load_routine
+from .options import chosen_language, load_for_build, load_options
+from .routine import builtin_ids, builtin_languages, load_routine
 from .settings import AMBIENCE, BITRATES_KBPS, DEFAULT_OUT_DIR, FORMATS, resolve_settings
 from .table import plan_table
 
@@ -192,7 +192,7 @@ def list_routines() -> None:
     """
     for routine_id in builtin_ids():
         routine = load_routine(routine_id)
-        click.echo(f"{routine.id}: {routine.title}")
+        click.echo(f"{routine.id}: {routine.title} (in {', '.join(builtin_languages(routine_id))}: --language)")
         for stretch in routine.stretches:
             sides = "each side" if stretch.sides == "both" else "once"
             click.echo(f"  {stretch.id:<14} {stretch.name:<32} {format_duration(stretch.hold_ms)} {sides}")
@@ -201,13 +201,15 @@ def list_routines() -> None:
 @cli.command(name="init")
 @click.argument("args", nargs=-1, required=True, metavar="[ROUTINE] PATH")
 @click.option("-f", "--force", is_flag=True, help="Replace PATH if it exists.")
+@click.option("--language", metavar="TAG", help="The built-in routine's translation to copy, e.g. es, de, fr.")
 @reports_errors
-def init(args, force) -> None:
+def init(args, force, language) -> None:
     """Write an editable copy of ROUTINE (default bed-back) to PATH.
 
     \b
-    Example:
+    Examples:
       voiceroutine init bed-back my-routine.toml
+      voiceroutine init bed-back mi-rutina.toml --language es
       voiceroutine build my-routine.toml
     """
     if len(args) > 2:
@@ -219,7 +221,7 @@ def init(args, force) -> None:
     from .copies import routine_copy
     from .export import atomic_path
 
-    text, routine_id = routine_copy(ref, target)
+    text, routine_id = routine_copy(ref, target, chosen_language(language))
     try:
         with atomic_path(target) as tmp:
             tmp.write_text(text, encoding="utf-8")

@@ -14,8 +14,9 @@ _TABLE_HEADER = re.compile(r"^[ \t]*\[", re.M)
 _ID_VALUE = re.compile(r"""^([ \t]*id[ \t]*=[ \t]*)("[^"\n]*"|'[^'\n]*')""", re.M)
 
 
-def routine_copy(ref: str, target: Path) -> tuple[str, str]:
-    """The text of routine ``ref`` with its [routine] id set to ``target``'s name, and that id.
+def routine_copy(ref: str, target: Path, language: str | None = None) -> tuple[str, str]:
+    """The text of routine ``ref`` (a built-in one's translation in ``language``, if given) with its
+    [routine] id set to ``target``'s name, and that id.
 
     The id follows the new file, so building the copy writes out/<its name>.* and never the
     files of the routine it came from. Only the id's value changes (or an id line is added).
@@ -23,7 +24,7 @@ def routine_copy(ref: str, target: Path) -> tuple[str, str]:
     Raises:
         RoutineError: ``ref`` is not a valid routine, or its id cannot be set in its text.
     """
-    found = read_routine_text(ref)
+    found = read_routine_text(ref, language)
     parse_routine(found.text, source=found.source, default_id=found.default_id, folder=found.folder)
     routine_id = _slug(target.stem)
     text = _with_id(found.text, routine_id)

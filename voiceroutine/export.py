@@ -161,8 +161,13 @@ def wav_header(frames: int, rate: int) -> bytes:
     return b"RIFF" + struct.pack("<I", 36 + data) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16) + b"data" + struct.pack("<I", data)
 
 
-def ffmpeg_command(fmt: str, rate: int, bitrate_kbps: int, graph: str, metadata_file: Path | None, out: Path) -> list[str]:
-    """The ffmpeg call that reads a mono 16-bit WAV stream on stdin and writes ``out``."""
+def ffmpeg_command(
+    fmt: str, rate: int, bitrate_kbps: int, graph: str, metadata_file: Path | None, out: Path, language: str | None = None
+) -> list[str]:
+    """The ffmpeg call that reads a mono 16-bit WAV stream on stdin and writes ``out``.
+
+    ``language`` (ISO 639-2, "spa") goes on an M4B's audio track, where players look for it.
+    """
     # The PCM arrives as a WAV stream: ffmpeg reads WAV in larger packets than raw PCM, which
     # saves it nearly a tenth of the time on long routines.
     # With a second input ffmpeg reads each input on a thread of its own and sleeps 10 ms
@@ -176,7 +181,8 @@ def ffmpeg_command(fmt: str, rate: int, bitrate_kbps: int, graph: str, metadata_
     else:
         command += ["-map_metadata", "-1"]
     mapping = ["-filter_complex", graph, "-map", "[out]"] if graph else ["-map", "0:a"]
-    return command + [*mapping, *_codec(fmt, bitrate_kbps), str(out)]
+    track = ["-metadata:s:a:0", f"language={language}"] if language and fmt == "m4b" else []
+    return command + [*mapping, *_codec(fmt, bitrate_kbps), *track, str(out)]
 
 
 def encode(
@@ -190,17 +196,18 @@ def encode(
     mix: Mix = Mix(),
     chapters: tuple[Chapter, ...] = (),
     metadata: dict[str, str] | None = None,
+    language: str | None = None,
     finish: Callable[[Path], None] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> None:
-    """Stream PCM blocks through ffmpeg into ``dest``, atomically.
+    """Stream PCM blocks through ffmpeg into ``dest``, atomically (``language``: see ``ffmpeg_command``).
 
     ``finish`` runs on the complete temporary file before it is renamed into
     place (to add tags), so ``dest`` only ever holds a finished file.
     """
     with atomic_path(dest) as tmp, tempfile.TemporaryDirectory() as work, tempfile.TemporaryFile() as ffmpeg_log:
         metadata_file = write_encoder_metadata(Path(work), fmt, chapters, metadata or {})
-        command = ffmpeg_command(fmt, rate, bitrate_kbps, mix.graph(total_frames, rate), metadata_file, tmp)
+        command = ffmpeg_command(fmt, rate, bitrate_kbps, mix.graph(total_frames, rate), metadata_file, tmp, language)
         process = ffmpeg.start(command, stderr=ffmpeg_log)
         header = wav_header(total_frames, rate)
         done = -len(header) // 2  # the header is not audio
@@ -251,6 +258,7 @@ def make_manifest(routine: Routine, settings: Settings, script: Script, audio_pa
         "routine": {
             "id": routine.id,
             "title": routine.title,
+            "language": routine.language,
             "stretches": [
                 {"id": s.id, "name": s.name, "hold_ms": s.hold_ms, "sides": s.sides, "reps": s.reps}
                 for s in routine.stretches

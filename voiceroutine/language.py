@@ -36,10 +36,12 @@ class Speech:
 class Language:
     tag: str
     name: str
+    iso639: str  # the three-letter code MP3 and MP4 tags use
     voice: str  # espeak-ng's voice for it
     side_names: tuple[str, str]
     say: Mapping[str, object]
     chapters: Mapping[str, str]
+    cover: Mapping[str, object]
     numbers: tuple[str, ...]
     singular: frozenset[int]
     units: Mapping[str, Mapping[str, str]]  # "second" / "minute" -> {"one": ..., "other": ...}
@@ -82,6 +84,11 @@ class Language:
 
     def countdown(self, n: int) -> str:
         return self.phrase("countdown", number=self.number(n))
+
+    def cover_subtitle(self, stretches: int, duration_ms: int) -> str:
+        """What the generated cover says under the title: "5 stretches · 11 min"."""
+        forms = self.cover["subtitle"]
+        return forms["one" if stretches in self.singular else "other"].format(count=stretches, minutes=round(duration_ms / 60_000))
 
     def estimate_ms(self, text: str, rate_wpm: int) -> int:
         """A guess at how long ``text`` takes to say at ``rate_wpm``, before it is spoken."""
@@ -132,10 +139,12 @@ def load_language(tag: str = DEFAULT_LANGUAGE) -> Language:
     return Language(
         tag=tag,
         name=head["name"],
+        iso639=head["iso639"],
         voice=head["voice"],
         side_names=tuple(head["side_names"]),
         say=data["say"],
         chapters=data["chapters"],
+        cover=data["cover"],
         numbers=tuple(data["numbers"]["words"]),
         singular=frozenset(data["numbers"]["one"]),
         units={unit: units[unit] for unit in ("second", "minute")},

@@ -74,12 +74,13 @@ def _write_outputs(rendered: Rendered, output: Path, progress: Progress | None) 
     routine, settings, script = rendered.routine, rendered.settings, rendered.script
     fmt, rate = settings.format, settings.sample_rate
     earlier = earlier_build(output)  # read before anything is written over it
-    subtitle = cover_subtitle(len(routine.stretches), script.duration_ms)
+    subtitle = cover_subtitle(len(routine.stretches), script.duration_ms, routine.language)
     base = TrackTags(
         title=routine.title,
         album=routine.title,
         comment=_comment(routine, settings),
         date=datetime.date.today().isoformat(),
+        language=routine.language,
     )
     words = _words(script)
     tags = replace(base, lyrics="\n".join(t for t, _ in words), synced_lyrics=tuple(words), chapters=script.chapters)
@@ -101,6 +102,7 @@ def _write_outputs(rendered: Rendered, output: Path, progress: Progress | None) 
             mix=Mix(settings.ambient == "noise", settings.fade_ms, settings.fade_ms),
             chapters=script.chapters,
             metadata=ffmpeg_metadata(tags),
+            language=tags.iso639,
             finish=lambda tmp: prepared.result()[1](tmp),
             progress=progress,
         )
@@ -150,6 +152,7 @@ def _write_tracks(rendered: Rendered, output: Path, base: TrackTags, earlier: Ea
                 total_frames=frames,
                 mix=Mix(settings.ambient == "noise", fade_in, fade_out),
                 metadata=ffmpeg_metadata(tags),
+                language=tags.iso639,
                 finish=tag_writer(fmt, tags),
             )
             names.append(name)

@@ -80,6 +80,7 @@ class Script:
     chapters: tuple[Chapter, ...]
     duration_ms: int
     dropped: tuple[DroppedCue, ...] = ()
+    language: str = "en"  # what is spoken, a BCP 47 tag
 
     @property
     def phrases(self) -> tuple[str, ...]:
@@ -238,7 +239,7 @@ def build_script(
     # A hold and its start chime share an onset; the stable sort keeps the order they were made in.
     events = tuple(sorted(timeline.events, key=lambda e: e.start_ms))
     dropped = tuple(sorted(timeline.dropped, key=lambda d: d.at_ms))
-    return Script(routine.id, routine.title, events, chapters, duration, dropped)
+    return Script(routine.id, routine.title, events, chapters, duration, dropped, routine.language)
 
 
 def _rest(timeline: _Timeline, rest_ms: int, following: Stretch) -> None:

@@ -21,11 +21,13 @@ def _spoken(script: Script) -> list[Speech]:
 
 
 def lrc(script: Script) -> str:
-    lines = [f"[ti:{script.title}]", "[ar:voiceroutine]", f"[length:{_lrc_time(script.duration_ms)[:5]}]"]
+    # [la:] names the language for the lyrics players that read it; the others skip unknown tags.
+    lines = [f"[ti:{script.title}]", "[ar:voiceroutine]", f"[la:{script.language}]", f"[length:{_lrc_time(script.duration_ms)[:5]}]"]
     lines += [f"[{_lrc_time(e.start_ms)}]{e.text}" for e in _spoken(script)]
     return "\n".join(lines) + "\n"
 
 
 def vtt(script: Script) -> str:
     cues = [f"{i}\n{_vtt_time(e.start_ms)} --> {_vtt_time(e.end_ms)}\n{e.text}" for i, e in enumerate(_spoken(script), 1)]
-    return "WEBVTT\n\n" + "\n\n".join(cues) + "\n"
+    # A header after WEBVTT names what the cues are and their language (as HTML's track srclang would).
+    return f"WEBVTT\nKind: captions\nLanguage: {script.language}\n\n" + "\n\n".join(cues) + "\n"

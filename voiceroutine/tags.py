@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .language import DEFAULT_LANGUAGE, load_language
 from .script import Chapter
 
 
@@ -36,11 +37,20 @@ class TrackTags:
     track: tuple[int, int] | None = None  # (number, of how many)
     artist: str = "voiceroutine"
     genre: str = "Fitness"
+    language: str = DEFAULT_LANGUAGE  # what is spoken, a BCP 47 tag
+
+    @property
+    def iso639(self) -> str:
+        """The language as MP3 and MP4 tags name it (ISO 639-2: "spa")."""
+        return load_language(self.language).iso639
 
 
 def ffmpeg_metadata(tags: TrackTags) -> dict[str, str]:
     """The plain text tags, for formats whose tags ffmpeg writes (WAV's INFO chunk)."""
-    return {"title": tags.title, "artist": tags.artist, "album": tags.album, "genre": tags.genre, "date": tags.date, "comment": tags.comment}
+    return {
+        "title": tags.title, "artist": tags.artist, "album": tags.album, "genre": tags.genre,
+        "date": tags.date, "comment": tags.comment, "language": tags.iso639,
+    }  # fmt: skip
 
 
 def tag_writer(fmt: str, tags: TrackTags) -> Callable[[Path], None]:
@@ -59,7 +69,7 @@ def tag_writer(fmt: str, tags: TrackTags) -> Callable[[Path], None]:
 
 
 def _id3_tag(tags: TrackTags) -> bytes:
-    from mutagen.id3 import APIC, COMM, ID3, SYLT, TALB, TCON, TDRC, TIT2, TPE1, TRCK, USLT
+    from mutagen.id3 import APIC, COMM, ID3, SYLT, TALB, TCON, TDRC, TIT2, TLAN, TPE1, TRCK, USLT
 
     id3 = ID3()
     id3.add(TIT2(encoding=3, text=[tags.title]))
@@ -67,14 +77,15 @@ def _id3_tag(tags: TrackTags) -> bytes:
     id3.add(TALB(encoding=3, text=[tags.album]))
     id3.add(TCON(encoding=3, text=[tags.genre]))
     id3.add(TDRC(encoding=3, text=[tags.date]))
-    id3.add(COMM(encoding=3, lang="eng", desc="", text=[tags.comment]))
+    id3.add(COMM(encoding=3, lang="eng", desc="", text=[tags.comment]))  # the comment is in English
+    id3.add(TLAN(encoding=3, text=[tags.iso639]))
     if tags.track:
         id3.add(TRCK(encoding=3, text=[f"{tags.track[0]}/{tags.track[1]}"]))
     if tags.lyrics:
-        id3.add(USLT(encoding=3, lang="eng", desc="", text=tags.lyrics))
+        id3.add(USLT(encoding=3, lang=tags.iso639, desc="", text=tags.lyrics))
     if tags.synced_lyrics:
         # format 2: times in milliseconds; type 1: lyrics.
-        id3.add(SYLT(encoding=3, lang="eng", format=2, type=1, desc="", text=list(tags.synced_lyrics)))
+        id3.add(SYLT(encoding=3, lang=tags.iso639, format=2, type=1, desc="", text=list(tags.synced_lyrics)))
     if tags.cover_png:
         id3.add(APIC(encoding=3, mime="image/png", type=3, desc="Cover", data=tags.cover_png))
     # TDRC is a v2.4 frame: readers of v2.3 (eyeD3, Android) look for the year in TYER and the day in TDAT.
@@ -164,6 +175,7 @@ def _opus(path: Path, tags: TrackTags) -> None:
             "GENRE": tags.genre,
             "DATE": tags.date,
             "COMMENT": tags.comment,
+            "LANGUAGE": tags.language,
         }
     )
     if tags.lyrics:
