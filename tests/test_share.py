@@ -496,14 +496,16 @@ def test_page_loads_nothing_from_elsewhere(share):
 
 
 @integration
-@pytest.mark.parametrize("path", ["", "feed.xml", "files/short.mp3", "cover/short.png", "no-such-page"])
+@pytest.mark.parametrize("path", ["", "feed.xml", "files/short.mp3", "cover/short.png", "static/page.js", "no-such-page"])
 def test_security_headers(share, path):
-    """Every response forbids sniffing, framing, outside resources and leaking the token in a Referer."""
+    """Every response forbids sniffing, framing, outside resources, inline scripts and styles, and leaking the token."""
     headers = send(share.url + path).headers
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Referrer-Policy"] == "no-referrer"
-    assert "default-src 'none'" in headers["Content-Security-Policy"]
-    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    policy = dict(directive.strip().split(" ", 1) for directive in headers["Content-Security-Policy"].split(";"))
+    assert policy["default-src"] == "'none'"
+    assert policy["frame-ancestors"] == "'none'"
+    assert policy["script-src"] == policy["style-src"] == "'self'"
 
 
 # The podcast feed.

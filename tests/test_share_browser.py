@@ -132,7 +132,9 @@ def shown_total_ms(page, different_from: str | None = None) -> int:
 
 def test_studio_builds_a_routine_with_the_holds_asked_for_and_plays_it(browser, studio_folder):
     from voiceroutine import plan, resolve_settings
-    from voiceroutine.share.studio import find_bases, routine_from_form
+    from voiceroutine.cache import PhraseCache
+    from voiceroutine.pipeline import cached_lengths
+    from voiceroutine.share.studio_form import find_bases, routine_from_form
 
     context = browser.new_context(**PHONE)
     page = context.new_page()
@@ -150,7 +152,7 @@ def test_studio_builds_a_routine_with_the_holds_asked_for_and_plays_it(browser, 
         rows.nth(1).locator(".hold").fill("4")
         after = shown_total_ms(page, str(before))
 
-        # The page's total is the library's plan of the same form.
+        # The page's total is the library's plan of the same form, with the phrases spoken before at their real lengths.
         form = {
             "base": "bed-back",
             "title": "Two quick ones",
@@ -158,7 +160,8 @@ def test_studio_builds_a_routine_with_the_holds_asked_for_and_plays_it(browser, 
             "settings": {"guidance": "minimal", "pace": "calm", "engine": "pyttsx3", "voice": ""},
         }
         _, routine = routine_from_form(form, find_bases(studio_folder))
-        assert after == plan(routine, resolve_settings(routine.settings)).duration_ms
+        settings = resolve_settings(routine.settings)
+        assert after == plan(routine, settings, cached_lengths(routine, settings, PhraseCache())).duration_ms
         assert after < before
 
         page.click("#studio-build")
@@ -192,3 +195,72 @@ def test_studio_refuses_a_bad_hold_on_the_page_and_builds_nothing(browser, studi
         assert "out of range" in page.inner_text("#studio-message")
     context.close()
     assert sorted(p.name for p in studio_folder.iterdir()) == before
+
+
+# Every page is clean in the console, usable from the keyboard, and labelled.
+
+CONTROLS = "a[href], button, input, select, textarea, summary, audio[controls]"
+
+
+def open_page_watching_the_console(browser, url: str, studio: bool, **context_options):
+    """The page loaded (and the studio's form opened and planned), with every console error and script error it raised."""
+    context = browser.new_context(**context_options)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(f"console: {message.text}") if message.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(f"error: {error}"))
+    page.goto(url)
+    page.wait_for_function(ALL_AUDIO_READY, timeout=20_000)
+    if studio:
+        open_studio(page)
+    return context, page, problems
+
+
+@pytest.mark.parametrize("studio", [False, True], ids=["page", "studio"])
+def test_no_console_errors(browser, studio_folder, studio):
+    """Loading the page, opening the studio and planning raise no error and break no rule of the page's
+    Content-Security-Policy (Chromium reports each refused script or style as a console error)."""
+    with RunningShare(studio_folder, studio=studio) as share:
+        context, page, problems = open_page_watching_the_console(browser, share.url, studio, **PHONE)
+        page.locator("section#short button[data-start]").nth(1).click()
+        page.wait_for_function("() => !document.querySelector('section#short audio').paused")
+        if studio:
+            page.locator("#stretch-rows li").nth(0).locator("button[aria-label$='longer']").first.click()
+            shown_total_ms(page, page.locator("#studio-total").get_attribute("data-ms"))
+        context.close()
+    assert problems == []
+
+
+def test_every_control_is_reachable_by_keyboard(browser, studio_folder):
+    """Tabbing through the page (studio open) reaches every visible link, button, field, player and summary."""
+    with RunningShare(studio_folder, studio=True) as share:
+        context, page, problems = open_page_watching_the_console(browser, share.url, studio=True)
+        page.evaluate(f"document.querySelectorAll({CONTROLS!r}).forEach((el, i) => el.dataset.control = i)")
+        visible = set(page.evaluate(f"[...document.querySelectorAll({CONTROLS!r})].filter(el => el.checkVisibility()).map(el => el.dataset.control)"))
+        page.evaluate("document.activeElement.blur()")
+        reached = set()
+        for _ in range(4 * len(visible)):  # a player's controls take several stops
+            page.keyboard.press("Tab")
+            reached.add(page.evaluate("document.activeElement.dataset.control"))
+            if visible <= reached:
+                break
+        missing = page.evaluate(f"ids => [...document.querySelectorAll({CONTROLS!r})].filter(el => ids.includes(el.dataset.control)).map(el => el.outerHTML.slice(0, 80))", sorted(visible - reached))
+        context.close()
+    assert len(visible) > 30
+    assert missing == []
+    assert problems == []
+
+
+def test_every_field_has_a_label(browser, studio_folder):
+    """Each input and select, those the studio's script makes included, has a name a screen reader says."""
+    with RunningShare(studio_folder, studio=True) as share:
+        context, page, _ = open_page_watching_the_console(browser, share.url, studio=True, **PHONE)
+        fields = page.evaluate(
+            """[...document.querySelectorAll('input, select, textarea, progress')].map(el => ({
+                html: el.outerHTML.slice(0, 80),
+                label: [...el.labels || []].map(l => l.textContent.trim()).join(' ') || el.getAttribute('aria-label') || '',
+            }))"""
+        )
+        context.close()
+    assert len(fields) > 20  # the form's own fields and each stretch row's
+    assert [f["html"] for f in fields if not f["label"].strip()] == []

@@ -20,6 +20,7 @@ from starlette.testclient import TestClient
 import voiceroutine
 from voiceroutine import SynthesisError, load_routine, resolve_settings
 from voiceroutine.cache import PhraseCache
+from voiceroutine.export import MANIFEST_FORMAT
 from voiceroutine.pipeline import cached_lengths
 from voiceroutine.routine import builtin_ids, read_routine_text
 from voiceroutine.share.app import make_app
@@ -83,7 +84,12 @@ class FakeBuilder:
             holds = [s.hold_ms for s in routine.stretches]
             for suffix in (".mp3", ".lrc", ".vtt"):
                 output.with_suffix(suffix).write_text(f"{routine.id} {holds}\n")
-            manifest = {"routine": {"id": routine.id, "stretches": [{"id": s.id, "hold_ms": s.hold_ms} for s in routine.stretches]}}
+            manifest = {
+                "format": MANIFEST_FORMAT,
+                "routine": {"id": routine.id, "stretches": [{"id": s.id, "hold_ms": s.hold_ms} for s in routine.stretches]},
+                "audio": {"file": output.name},
+                "files": {"lrc": output.with_suffix(".lrc").name, "vtt": output.with_suffix(".vtt").name},
+            }
             output.with_suffix(".json").write_text(json.dumps(manifest))
             progress("Encoding", 1, 1)
         finally:

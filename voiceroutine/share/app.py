@@ -1,26 +1,36 @@
 """The web app behind `voiceroutine share`: read-only, and every URL under a secret token.
 
-Starlette's FileResponse answers Range requests (206, 416, HEAD, ETag,
-Last-Modified), which iOS Safari needs before it plays audio. Any path that
-is not under the token, or not a file of a served routine, is a plain 404.
+The page is rendered from Jinja2 templates (``templates/``), and its styles
+and scripts are files served from ``static/`` under the token too, so the
+Content-Security-Policy allows scripts and styles from this server alone,
+none inline. Any path that is not under the token, or not a file of a served
+routine or of the page itself, is a plain 404.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from pathlib import Path
-from urllib.parse import quote
 
+import jinja2
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
 
 from .catalog import Catalog, cover_art, read_catalog
 from .feed import chapters_json, render_feed
-from .page import render_page
+from .file_response import SharedFileResponse
+from .guard import Limits
+from .page import href, page_context
 from .studio import Studio
 from .studio_api import studio_routes
+
+TEMPLATES = Path(__file__).with_name("templates")
+STATIC = Path(__file__).with_name("static")
 
 # Sent with every response: no sniffing, no framing, nothing loaded from elsewhere, no Referer leaking the token.
 SECURITY_HEADERS = [
@@ -29,8 +39,8 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (
         b"content-security-policy",
-        b"default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'; "
-        b"script-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        b"default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'self'; script-src 'self'; "
+        b"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     ),
 ]
 
@@ -59,19 +69,21 @@ def _stat(path: Path):
         return None
 
 
-def make_app(folder: Path, token: str, folder_label: str | None = None, studio: Studio | None = None) -> Starlette:
+def make_app(
+    folder: Path, token: str, folder_label: str | None = None, studio: Studio | None = None, limits: Limits | None = None
+) -> Starlette:
     """The app serving ``folder`` under ``/<token>/``; with ``studio``, the form that builds new routines too."""
     live = LiveCatalog(folder)
     label = folder_label or str(folder)
+    templates = page_templates()
 
     def page(request: Request) -> Response:
-        feed_url = str(request.url_for("feed"))
-        html = render_page(live.current(), feed_url, label, studio=studio is not None)
-        return HTMLResponse(html, headers={"cache-control": "no-cache"})
+        context = page_context(live.current(), str(request.url_for("feed")), label, studio=studio is not None)
+        return templates.TemplateResponse(request, "page.html", context, headers={"cache-control": "no-cache"})
 
     def feed(request: Request) -> Response:
         base = str(request.url_for("page"))
-        body = render_feed(live.current(), base, lambda path: base + quote(path))
+        body = render_feed(live.current(), base, lambda path: base + href(path))
         return Response(body, media_type="application/rss+xml; charset=utf-8", headers={"cache-control": "no-cache"})
 
     def cover(request: Request) -> Response:
@@ -96,7 +108,10 @@ def make_app(folder: Path, token: str, folder_label: str | None = None, studio: 
         if not found:
             return _not_found()
         path, shared = found
-        return FileResponse(path, media_type=shared.media_type, filename=path.name, content_disposition_type="inline")
+        try:
+            return SharedFileResponse(path, shared.media_type)
+        except OSError:
+            return _not_found()  # removed since the catalog was read
 
     routes = [
         Route("/", page, name="page"),
@@ -104,12 +119,27 @@ def make_app(folder: Path, token: str, folder_label: str | None = None, studio: 
         Route("/cover/{routine_id}.png", cover),
         Route("/chapters/{routine_id}.json", chapters),
         Route("/files/{path:path}", file),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     if studio:
-        routes += studio_routes(folder, studio)
+        routes += studio_routes(folder, studio, (limits or Limits()).body_timeout_s)
     app = Starlette(routes=[Mount(f"/{token}", routes=routes)])
     app.add_middleware(_SecurityHeaders)
     return app
+
+
+def page_templates() -> Jinja2Templates:
+    """The page's templates, autoescaped, with ``static(name)`` giving a static file's link.
+
+    The link carries a digest of the file, so a phone never keeps an old
+    script or stylesheet from an earlier version once the page changes.
+    """
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
+    )
+    digests = {path.name: hashlib.sha256(path.read_bytes()).hexdigest()[:12] for path in STATIC.iterdir()}
+    env.globals["static"] = lambda name: f"static/{name}?v={digests[name]}"
+    return Jinja2Templates(env=env)
 
 
 def _not_found() -> Response:

@@ -1,5 +1,8 @@
 """What a shared folder holds: the routines built into it, read from their manifests.
 
+A manifest that is not one this version writes (a file that is not
+top-level audio, a field of the wrong type, control characters in a title)
+is skipped, and a warning says why once; the other routines are still shared.
 Only files a manifest names are ever served: an audio file of another format
 beside them is an earlier build (the formats share the manifest), not this
 one. And only when they are regular files inside the folder after symlinks
@@ -9,8 +12,11 @@ routine built while sharing shows up on reload.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
+import logging
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +35,9 @@ MEDIA_TYPES = {
 }
 PLAYER_ORDER = ("mp3", "m4b", "opus", "wav")  # what every phone browser plays first
 MAX_MANIFEST_BYTES = 20 * 1024 * 1024  # a 3-hour routine's manifest is a few MB
+MAX_DURATION_MS = 48 * 3600 * 1000  # far beyond any routine; keeps every time a plain number
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -104,21 +113,88 @@ def _read_routine(root: Path, manifest_file: Path) -> SharedRoutine | None:
         if stat.st_size > MAX_MANIFEST_BYTES or not _inside(root, manifest_file.name):
             return None
         manifest = json.loads(manifest_file.read_bytes())
-        if manifest.get("format") != MANIFEST_FORMAT:
-            return None
-        names = listed_files(manifest)
-        audio = manifest["audio"]
-        chapters = tuple(Chapter(str(c["title"]), int(c["start_ms"]), int(c["end_ms"])) for c in manifest["chapters"])
-        stretches = tuple(str(s["name"]) for s in manifest["routine"]["stretches"])
-        title, duration_ms = str(manifest["routine"]["title"]), int(audio["duration_ms"])
-        content_id = _content_id(manifest_file, stat.st_size, stat.st_mtime_ns)
     # Whatever is wrong with a file (even nesting too deep to parse, or an infinite number), it is not shared.
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError):
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(manifest, dict) or not str(manifest.get("format", "")).startswith("voiceroutine-manifest"):
+        return None  # some other JSON: not ours to judge
+    try:
+        routine = _routine(manifest_file.stem, manifest)
+        names = listed_files(manifest)
+        content_id = _content_id(manifest_file, stat.st_size, stat.st_mtime_ns)
+    except Unusable as e:
+        _skipped(manifest_file.name, stat.st_mtime_ns, str(e))
+        return None
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError):
+        _skipped(manifest_file.name, stat.st_mtime_ns, "its files are not listed as a build lists them")
         return None
     files = tuple(f for f in (_shared_file(root, name) for name in names) if f)
     if not files or files[0].path != names[0]:
         return None  # the audio itself is gone
-    return SharedRoutine(manifest_file.stem, title, duration_ms, stretches, chapters, files, content_id)
+    return dataclasses.replace(routine, files=files, content_id=content_id)
+
+
+class Unusable(ValueError):
+    """Why a manifest's routine cannot be shared."""
+
+
+def _routine(routine_id: str, manifest: dict) -> SharedRoutine:
+    """The routine as the manifest tells it, every field checked; its files are filled in by the caller."""
+    if not clean_text(routine_id):
+        raise Unusable("its name has control characters")
+    if manifest.get("format") != MANIFEST_FORMAT:
+        raise Unusable(f"it is {manifest.get('format')!r}, and this version reads {MANIFEST_FORMAT!r}")
+    about, audio = _table(manifest, "routine"), _table(manifest, "audio")
+    name = audio.get("file")
+    if not isinstance(name, str) or "/" in name or "\\" in name or name.rsplit(".", 1)[-1].lower() not in FORMATS:
+        raise Unusable(f"audio.file must be an audio file ({', '.join(FORMATS)}) in the folder itself")
+    if not isinstance(manifest.get("files", {}), dict):
+        raise Unusable("files must be a table")
+    chapters = tuple(
+        Chapter(_text(c, "title", f"chapters[{n}]"), _ms(c, "start_ms", f"chapters[{n}]"), _ms(c, "end_ms", f"chapters[{n}]"))
+        for n, c in enumerate(_list(manifest, "chapters", ""), 1)
+    )
+    stretches = tuple(_text(s, "name", f"routine.stretches[{n}]") for n, s in enumerate(_list(about, "stretches", "routine."), 1))
+    return SharedRoutine(routine_id, _text(about, "title", "routine"), _ms(audio, "duration_ms", "audio"), stretches, chapters, (), "")
+
+
+def clean_text(text: str) -> bool:
+    """Whether ``text`` is free of control characters, lone surrogates and the two non-characters XML forbids."""
+    return not any(unicodedata.category(c) in ("Cc", "Cs") or c in "\ufffe\uffff" for c in text)
+
+
+def _table(parent: object, key: str) -> dict:
+    value = parent.get(key) if isinstance(parent, dict) else None
+    if not isinstance(value, dict):
+        raise Unusable(f"{key} must be a table")
+    return value
+
+
+def _list(parent: dict, key: str, where: str) -> list:
+    value = parent.get(key)
+    if not isinstance(value, list):
+        raise Unusable(f"{where}{key} must be a list")
+    return value
+
+
+def _text(parent: object, key: str, where: str) -> str:
+    value = parent.get(key) if isinstance(parent, dict) else None
+    if not isinstance(value, str) or not clean_text(value):
+        raise Unusable(f"{where}.{key} must be text without control characters")
+    return value
+
+
+def _ms(parent: object, key: str, where: str) -> int:
+    value = parent.get(key) if isinstance(parent, dict) else None
+    if type(value) is not int or not 0 <= value <= MAX_DURATION_MS:
+        raise Unusable(f"{where}.{key} must be a whole number of milliseconds")
+    return value
+
+
+@functools.lru_cache(maxsize=256)
+def _skipped(name: str, mtime_ns: int, reason: str) -> None:
+    """Say once per version of a file why it is not shared (the catalog is read again on every change)."""
+    log.warning("not sharing %r: %s", name, reason)  # %r: a name's control characters never reach the terminal
 
 
 @functools.lru_cache(maxsize=256)
@@ -134,7 +210,10 @@ def _shared_file(root: Path, name: object) -> SharedFile | None:
     kind = name.rsplit(".", 1)[-1].lower()
     if not path or kind not in MEDIA_TYPES:
         return None
-    stat = path.stat()
+    try:
+        stat = path.stat()
+    except OSError:
+        return None  # removed since it was looked at
     return SharedFile(name, kind, stat.st_size, stat.st_mtime_ns)
 
 

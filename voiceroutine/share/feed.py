@@ -9,6 +9,7 @@ one; chapters come as a Podcasting 2.0 JSON file.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from email.utils import formatdate
 from xml.etree import ElementTree as ET
@@ -19,6 +20,8 @@ ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST = "https://podcastindex.org/namespace/1.0"
 ET.register_namespace("itunes", ITUNES)
 ET.register_namespace("podcast", PODCAST)
+# What XML 1.0 has no place for, even escaped: most control characters, lone surrogates, U+FFFE and U+FFFF.
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def render_feed(catalog: Catalog, page_url: str, url_of: Callable[[str], str]) -> bytes:
@@ -32,9 +35,9 @@ def render_feed(catalog: Catalog, page_url: str, url_of: Callable[[str], str]) -
     _text(channel, f"{{{ITUNES}}}author", "voiceroutine")
     _text(channel, f"{{{ITUNES}}}explicit", "false")
     _text(channel, f"{{{ITUNES}}}block", "Yes")  # a private feed: never list it in directories
-    ET.SubElement(channel, f"{{{ITUNES}}}category", {"text": "Health & Fitness"})
+    _element(channel, f"{{{ITUNES}}}category", text="Health & Fitness")
     if catalog.routines:
-        ET.SubElement(channel, f"{{{ITUNES}}}image", {"href": url_of(f"cover/{catalog.routines[0].id}.png")})
+        _element(channel, f"{{{ITUNES}}}image", href=url_of(f"cover/{catalog.routines[0].id}.png"))
     for routine in catalog.routines:
         _item(channel, routine, url_of)
     ET.indent(rss)
@@ -46,13 +49,13 @@ def _item(channel: ET.Element, routine: SharedRoutine, url_of: Callable[[str], s
     item = ET.SubElement(channel, "item")
     _text(item, "title", routine.title)
     _text(item, "description", "Stretches: " + ", ".join(routine.stretches) + ".")
-    ET.SubElement(item, "enclosure", {"url": url_of(f"files/{audio.path}"), "length": str(audio.size), "type": audio.media_type})
+    _element(item, "enclosure", url=url_of(f"files/{audio.path}"), length=str(audio.size), type=audio.media_type)
     # The size as well as the manifest: a cover or chime changed in place changes the file, not the manifest.
     _text(item, "guid", f"voiceroutine:{routine.id}:{routine.content_id}:{audio.size}", isPermaLink="false")
     _text(item, "pubDate", formatdate(audio.mtime_ns / 1e9, usegmt=True))
     _text(item, f"{{{ITUNES}}}duration", str(round(routine.duration_ms / 1000)))
-    ET.SubElement(item, f"{{{ITUNES}}}image", {"href": url_of(f"cover/{routine.id}.png")})
-    ET.SubElement(item, f"{{{PODCAST}}}chapters", {"url": url_of(f"chapters/{routine.id}.json"), "type": "application/json+chapters"})
+    _element(item, f"{{{ITUNES}}}image", href=url_of(f"cover/{routine.id}.png"))
+    _element(item, f"{{{PODCAST}}}chapters", url=url_of(f"chapters/{routine.id}.json"), type="application/json+chapters")
 
 
 def chapters_json(routine: SharedRoutine) -> bytes:
@@ -62,6 +65,15 @@ def chapters_json(routine: SharedRoutine) -> bytes:
 
 
 def _text(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Element:
-    element = ET.SubElement(parent, tag, attributes)
-    element.text = text
+    element = _element(parent, tag, **attributes)
+    element.text = xml_safe(text)
     return element
+
+
+def _element(parent: ET.Element, tag: str, **attributes: str) -> ET.Element:
+    return ET.SubElement(parent, tag, {name: xml_safe(value) for name, value in attributes.items()})
+
+
+def xml_safe(text: str) -> str:
+    """``text`` without the characters XML 1.0 forbids, so the feed always parses."""
+    return NOT_XML.sub("", text)

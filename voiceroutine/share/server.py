@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import functools
 import ipaddress
 import io
 import secrets
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import VoiceRoutineError
+from .guard import GuardedH11Protocol, GuardedServer, Limits, file_limit
 
 EVERY_INTERFACE = "0.0.0.0"
 
@@ -52,7 +54,9 @@ def open_socket(host: str | None, port: int | None, default_port: int) -> socket
     bind_host = host or EVERY_INTERFACE
     family = socket.AF_INET6 if ":" in bind_host else socket.AF_INET
     for candidate in [port] if port is not None else [default_port, 0]:
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on connections accepted from such a socket; without
+        # it Nagle's algorithm meets the client's delayed ACK, and each kept-alive request waits ~40 ms.
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((bind_host, candidate))
@@ -99,18 +103,41 @@ def qr_code(url: str) -> str:
 
 
 class ShareServer:
-    """The share app served by uvicorn on a socket opened by ``open_socket``."""
+    """The share app served by uvicorn on a socket opened by ``open_socket``.
 
-    def __init__(self, folder: Path, sock: socket.socket, token: str, folder_label: str | None = None, studio: bool = False) -> None:
+    ``limits`` bound how long a client may take and how many connections stay
+    open (by default, below this process's file limit; see guard.py).
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        sock: socket.socket,
+        token: str,
+        folder_label: str | None = None,
+        studio: bool = False,
+        limits: Limits | None = None,
+    ) -> None:
         import uvicorn
 
         from .app import make_app
         from .studio import Studio, build_with_library
 
+        limits = limits or Limits.for_file_limit(file_limit())
         self._studio = Studio(folder, build_with_library) if studio else None
-        app = make_app(folder, token, folder_label, self._studio)
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=3, server_header=False)
-        self._server = uvicorn.Server(config)
+        app = make_app(folder, token, folder_label, self._studio, limits)
+        config = uvicorn.Config(
+            app,
+            http=functools.partial(GuardedH11Protocol, limits=limits),
+            timeout_keep_alive=limits.head_timeout_s,  # an idle kept-alive connection closes as a half-sent one does
+            backlog=limits.accept_burst,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=3,
+            server_header=False,
+        )
+        self._server = GuardedServer(config)
         self._sock = sock
         self._timed_out = threading.Event()
 

@@ -1,37 +1,39 @@
-"""The studio: a routine made on the phone, checked and built exactly as from a routine file.
+"""The studio's builds: a routine made on the phone, built exactly as from a routine file.
 
-The form names a base routine and the changes to it. They are applied to the
-base's own TOML, and the result is parsed by the routine loader, so the page's
-values meet the same checks as a file's, and the file saved beside the audio
-rebuilds the same routine from the command line. Builds run one at a time in a
-background thread through the library's ``build``; a few more may wait.
+Builds run one at a time in a background thread through the library's
+``build``; a few more may wait. Each build saves its routine file beside the
+audio, so it rebuilds the same routine from the command line. A build never
+writes over a file the studio did not make: it takes the name its title makes
+only when every file a build of that name writes (audio in any format,
+manifest, transcripts, tracks, routine file) is absent or the studio's own
+earlier build of the same title; otherwise ``name-2``, ``name-3``...
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
+import os
 import queue
 import secrets
+import stat
 import threading
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import RoutineError, VoiceRoutineError
+from ..errors import VoiceRoutineError
+from ..export import tracks_folder
 from ..files import write_text
-from ..names import slug
-from ..routine import MAX_STRETCHES, SIDES, Routine, builtin_ids, parse_routine, read_routine_text
-from ..settings import FORMATS, GUIDANCE_LEVELS, PACES
+from ..ownership import earlier_build
+from ..routine import Routine
+from ..settings import FORMATS
 
 STUDIO_HEADER = "# Made with voiceroutine share --studio; rebuild with: voiceroutine build {name}.toml -o {name}.mp3\n"
-FORM_SOURCE = "form"
-MAX_TITLE = 80
-FORM_SETTINGS = ("guidance", "pace", "engine", "voice")
 MAX_WAITING = 2  # builds queued behind the running one; more get a "busy" answer
 KEPT_JOBS = 20
+MAX_SAME_NAME = 1000
 
 
 class StudioBusy(VoiceRoutineError):
@@ -40,115 +42,6 @@ class StudioBusy(VoiceRoutineError):
 
 class BuildCancelled(VoiceRoutineError):
     """Sharing stopped while a build was running."""
-
-
-@dataclass(frozen=True)
-class Base:
-    key: str  # what the form sends: a built-in id, or a routine file's name in the shared folder
-    label: str
-    text: str  # its TOML
-    folder: Path | None  # where paths in it start
-    routine: Routine
-
-
-def find_bases(folder: Path) -> dict[str, Base]:
-    """The routines the form can start from: the built-ins and the valid routine files in ``folder``."""
-    bases = {}
-    refs: list[str | Path] = [*builtin_ids(), *sorted(folder.glob("*.toml"))]
-    for ref in refs:
-        try:
-            found = read_routine_text(ref)
-            routine = parse_routine(found.text, source=found.source, default_id=found.default_id, folder=found.folder)
-        except RoutineError:
-            continue  # a broken file in the folder is not offered
-        key = ref.name if isinstance(ref, Path) else ref
-        label = f"{routine.title} ({'built-in' if isinstance(ref, str) else key})"
-        bases[key] = Base(key, label, found.text, found.folder, routine)
-    return bases
-
-
-def describe_bases(bases: Mapping[str, Base]) -> list[dict]:
-    """What the form shows for each base: its stretches and settings as the loader resolved them."""
-    return [
-        {
-            "key": base.key,
-            "label": base.label,
-            "title": base.routine.title,
-            "settings": {name: base.routine.settings.get(name) for name in FORM_SETTINGS},
-            "stretches": [
-                {"id": s.id, "name": s.name, "hold_s": s.hold_ms / 1000, "sides": s.sides, "rest_s": s.rest_ms / 1000}
-                for s in base.routine.stretches
-            ],
-        }
-        for base in bases.values()
-    ]
-
-
-def choices() -> dict:
-    """The options the form offers: guidance levels, paces, and the engines installed with their voices."""
-    from ..engines import get_engine
-
-    engines = {}
-    for name, module in (("pyttsx3", "pyttsx3"), ("piper", "piper")):
-        if importlib.util.find_spec(module) is None:
-            continue
-        try:
-            voices = get_engine(name).voices()
-        except VoiceRoutineError:
-            continue
-        english = [v for v in voices if any(code.lower().startswith("en") for code in v.languages)] or voices
-        engines[name] = [{"id": v.id, "name": v.name} for v in english]
-    return {"guidance": list(GUIDANCE_LEVELS), "pace": list(PACES), "sides": list(SIDES), "engines": engines}
-
-
-def routine_from_form(form: object, bases: Mapping[str, Base]) -> tuple[str, Routine]:
-    """The routine file the form describes, and the routine it loads as.
-
-    Raises:
-        RoutineError: naming the form field that is wrong, with the loader's own message.
-    """
-    if not isinstance(form, dict):
-        raise RoutineError("expected a JSON object", source=FORM_SOURCE)
-    base = bases.get(form.get("base"))  # type: ignore[arg-type]
-    if base is None:
-        raise RoutineError("choose a routine to start from", source=FORM_SOURCE, field="base")
-    data = tomllib.loads(base.text)
-    title = form.get("title") or base.routine.title
-    if not isinstance(title, str) or len(title) > MAX_TITLE:
-        raise RoutineError(f"expected a title of at most {MAX_TITLE} characters", source=FORM_SOURCE, field="title")
-    name = slug(title, fallback="my-routine")  # the routine's id and its files' name: côté -> cote
-    data.setdefault("routine", {}).update(id=name, title=title)
-    data["stretch"] = _chosen_stretches(form.get("stretches"), data.get("stretch", []), base.routine)
-    settings = form.get("settings", {})
-    if not isinstance(settings, dict):
-        raise RoutineError("expected a table of settings", source=FORM_SOURCE, field="settings")
-    for name, value in settings.items():
-        # Only what the form offers: nothing that names a file on this computer (cover, chimes).
-        if name not in FORM_SETTINGS:
-            raise RoutineError(f"the studio sets only {', '.join(FORM_SETTINGS)}", source=FORM_SOURCE, field=f"settings.{name}")
-        if value not in (None, ""):
-            data.setdefault("settings", {})[name] = value
-    import tomli_w
-
-    text = tomli_w.dumps(data)
-    return text, parse_routine(text, source=FORM_SOURCE, default_id=name, folder=base.folder)
-
-
-def _chosen_stretches(chosen: object, stretches: list[dict], base: Routine) -> list[dict]:
-    """The base's stretch tables in the form's order, with the form's hold, sides and rest."""
-    if not isinstance(chosen, list) or not chosen:
-        raise RoutineError("include at least one stretch", source=FORM_SOURCE, field="stretches")
-    if len(chosen) > MAX_STRETCHES:
-        raise RoutineError(f"at most {MAX_STRETCHES} stretches", source=FORM_SOURCE, field="stretches")
-    by_id = {s.id: table for s, table in zip(base.stretches, stretches)}
-    picked = []
-    for number, choice in enumerate(chosen, 1):
-        if not isinstance(choice, dict) or choice.get("id") not in by_id:
-            raise RoutineError("not a stretch of the base routine", source=FORM_SOURCE, field=f"stretch[{number}].id")
-        table = {**by_id[choice["id"]], "id": choice["id"]}
-        table.update({key: choice[key] for key in ("hold", "sides", "rest") if choice.get(key) not in (None, "")})
-        picked.append(table)
-    return picked
 
 
 @dataclass(frozen=True)
@@ -232,7 +125,7 @@ class Studio:
                 self._update(job_id, stage=stage, done=done, total=total)
 
             try:
-                name = self._free_name(routine.id)
+                name = self._free_name(routine)
                 self._builder(routine, self.folder / f"{name}.mp3", progress)
                 write_text(self.folder / f"{name}.toml", STUDIO_HEADER.format(name=name) + text)
             except VoiceRoutineError as e:
@@ -242,19 +135,37 @@ class Studio:
             else:
                 self._update(job_id, state="done", routine_id=name)
 
-    def _free_name(self, wanted: str) -> str:
-        """``wanted``, or ``wanted-2``…: never a name whose files the studio did not write."""
-        for n in range(1, 1000):
-            name = wanted if n == 1 else f"{wanted}-{n}"
-            routine_file = self.folder / f"{name}.toml"
-            if routine_file.is_file():
-                if routine_file.read_text(encoding="utf-8", errors="replace").startswith(STUDIO_HEADER.split(";")[0]):
-                    return name  # the studio's own earlier build: made again
-                continue
-            others = [self.folder / f"{name}.{ext}" for ext in (*FORMATS, "json")]
-            if not any(path.exists() for path in others):
+    def _free_name(self, routine: Routine) -> str:
+        """The routine's id, or ``id-2``, ``id-3``...: the first name no file of which the studio would write over."""
+        for n in range(1, MAX_SAME_NAME):
+            name = routine.id if n == 1 else f"{routine.id}-{n}"
+            if self._is_ours(name, routine.title) or not any(os.path.lexists(path) for path in self._files_of(name)):
                 return name
-        raise VoiceRoutineError(f"too many routines named {wanted}; choose another title")
+        raise VoiceRoutineError(f"too many routines named {routine.id}; choose another title")
+
+    def _files_of(self, name: str) -> list[Path]:
+        """Every file a studio build named ``name`` writes, or an earlier build of that name could have."""
+        audio = self.folder / f"{name}.mp3"
+        return [*(audio.with_suffix(f".{ext}") for ext in (*FORMATS, "json", "lrc", "vtt", "toml")), tracks_folder(audio)]
+
+    def _is_ours(self, name: str, title: str) -> bool:
+        """Whether every file there is of the studio's earlier build of this same title, unchanged since."""
+        routine_file = self.folder / f"{name}.toml"
+        try:
+            info = routine_file.lstat()
+            text = routine_file.read_text(encoding="utf-8") if stat.S_ISREG(info.st_mode) else ""
+            if not text.startswith(STUDIO_HEADER.format(name=name)) or tomllib.loads(text)["routine"]["title"] != title:
+                return False
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError):
+            return False
+        present = [path for path in self._files_of(name) if path != routine_file and os.path.lexists(path)]
+        if not present:
+            return True
+        earlier = earlier_build(self.folder / f"{name}.mp3")
+        # The studio saves the routine file after the build's manifest: a later manifest is another build's.
+        if earlier is None or earlier.manifest_ns > info.st_mtime_ns:
+            return False
+        return all(path.suffix == ".json" or earlier.wrote(path.name) for path in present)
 
 
 def build_with_library(routine: Routine, output: Path, progress: Callable[[str, int, int], None]) -> None:
