@@ -14,7 +14,8 @@ from voiceroutine import load_routine
 from voiceroutine.export import MANIFEST_FORMAT
 from voiceroutine.share.app import make_app
 from voiceroutine.share.studio import STUDIO_HEADER, Studio
-from voiceroutine.share.studio_form import listed_voices, routine_from_form
+from voiceroutine.share.studio_form import routine_from_form
+from voiceroutine.share.studio_voices import listed_voices
 
 from test_studio import TOKEN, FakeBuilder, files_in, form, open_share, stretch  # noqa: F401  (open_share: a fixture)
 
@@ -136,7 +137,7 @@ def test_a_voice_outside_the_engines_and_the_folder_is_refused(open_share, tmp_p
 def test_a_listed_voice_is_taken(open_share):
     """A voice the engine lists goes into the routine as the engine names it."""
     share = open_share()
-    voice = next(v for v in listed_voices()["pyttsx3"] if v.english)
+    voice = next(v for v in listed_voices()["pyttsx3"].voices.values() if v.speaks("en"))
     job = share.built(form(settings={"engine": "pyttsx3", "voice": voice.id}))
     assert job["state"] == "done", job
     assert load_routine(share.folder / f"{job['routine_id']}.toml").settings["voice"] == voice.id

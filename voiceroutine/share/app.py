@@ -93,7 +93,7 @@ def make_app(
         if not found:
             return _not_found()
         path, audio = found
-        art = cover_art(path, audio.kind, audio.mtime_ns, routine.title, routine.duration_ms, len(routine.stretches))
+        art = cover_art(path, audio.kind, audio.mtime_ns, routine.title, routine.duration_ms, len(routine.stretches), routine.language)
         media_type = "image/jpeg" if art[:2] == b"\xff\xd8" else "image/png"
         return Response(art, media_type=media_type, headers={"cache-control": "no-cache"})
 

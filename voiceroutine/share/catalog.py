@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..export import MANIFEST_FORMAT, content_digest, listed_files
+from ..language import DEFAULT_LANGUAGE, available_languages
 from ..script import Chapter
 from ..settings import FORMATS
 
@@ -65,6 +66,7 @@ class SharedRoutine:
     chapters: tuple[Chapter, ...]
     files: tuple[SharedFile, ...]  # the main audio first
     content_id: str  # what the audio holds (export.content_digest): the same for a rebuild that sounds the same
+    language: str = DEFAULT_LANGUAGE  # the tag of the language it speaks
 
     @property
     def player(self) -> SharedFile:
@@ -155,7 +157,17 @@ def _routine(routine_id: str, manifest: dict) -> SharedRoutine:
         for n, c in enumerate(_list(manifest, "chapters", ""), 1)
     )
     stretches = tuple(_text(s, "name", f"routine.stretches[{n}]") for n, s in enumerate(_list(about, "stretches", "routine."), 1))
-    return SharedRoutine(routine_id, _text(about, "title", "routine"), _ms(audio, "duration_ms", "audio"), stretches, chapters, (), "")
+    title, duration_ms = _text(about, "title", "routine"), _ms(audio, "duration_ms", "audio")
+    return SharedRoutine(routine_id, title, duration_ms, stretches, chapters, (), "", _language(about))
+
+
+def _language(about: dict) -> str:
+    """The routine's language; manifests written before routines had one are English."""
+    language = about.get("language", DEFAULT_LANGUAGE)
+    # Exactly a tag this version has a phrase file for: the page and the feed name it, the cover speaks it.
+    if not isinstance(language, str) or language not in available_languages():
+        raise Unusable(f"routine.language must be one of {', '.join(available_languages())}")
+    return language
 
 
 def clean_text(text: str) -> bool:
@@ -229,9 +241,10 @@ def _inside(root: Path, relative: str) -> Path | None:
 
 
 @functools.lru_cache(maxsize=64)
-def cover_art(audio: Path, kind: str, mtime_ns: int, title: str, duration_ms: int, stretches: int) -> bytes:
-    """The cover embedded in the audio, or one drawn from the title (WAV has none); cached per file version."""
+def cover_art(audio: Path, kind: str, mtime_ns: int, title: str, duration_ms: int, stretches: int, language: str) -> bytes:
+    """The cover embedded in the audio, or one drawn from the title in the routine's language (WAV has
+    none); cached per file version."""
     from ..cover import cover_subtitle, make_cover
     from ..tags import read_cover
 
-    return read_cover(audio, kind) or make_cover(title, cover_subtitle(stretches, duration_ms))
+    return read_cover(audio, kind) or make_cover(title, cover_subtitle(stretches, duration_ms, language))

@@ -3,17 +3,20 @@
 AntennaPod fetches the feed from the phone itself, so a feed on the home
 network works there. An episode's guid comes from what its audio holds, so a
 rebuild that sounds the same stays one episode and a changed build is a new
-one; chapters come as a Podcasting 2.0 JSON file.
+one; chapters come as a Podcasting 2.0 JSON file. RSS gives a feed one
+language: the channel says the one most of its routines speak.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from email.utils import formatdate
 from xml.etree import ElementTree as ET
 
+from ..language import DEFAULT_LANGUAGE
 from .catalog import Catalog, SharedRoutine
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -31,7 +34,7 @@ def render_feed(catalog: Catalog, page_url: str, url_of: Callable[[str], str]) -
     _text(channel, "title", "voiceroutine")
     _text(channel, "link", page_url)
     _text(channel, "description", "Voice-guided stretching routines, shared from your computer.")
-    _text(channel, "language", "en")
+    _text(channel, "language", feed_language(catalog.routines))
     _text(channel, f"{{{ITUNES}}}author", "voiceroutine")
     _text(channel, f"{{{ITUNES}}}explicit", "false")
     _text(channel, f"{{{ITUNES}}}block", "Yes")  # a private feed: never list it in directories
@@ -56,6 +59,14 @@ def _item(channel: ET.Element, routine: SharedRoutine, url_of: Callable[[str], s
     _text(item, f"{{{ITUNES}}}duration", str(round(routine.duration_ms / 1000)))
     _element(item, f"{{{ITUNES}}}image", href=url_of(f"cover/{routine.id}.png"))
     _element(item, f"{{{PODCAST}}}chapters", url=url_of(f"chapters/{routine.id}.json"), type="application/json+chapters")
+
+
+def feed_language(routines: Sequence[SharedRoutine]) -> str:
+    """The channel's language (RSS has one per feed): the one most routines speak, the newest's on a tie."""
+    counts = Counter(routine.language for routine in routines)
+    most = max(counts.values(), default=0)
+    # The routines come newest first, so the first in the most common language decides a tie.
+    return next((routine.language for routine in routines if counts[routine.language] == most), DEFAULT_LANGUAGE)
 
 
 def chapters_json(routine: SharedRoutine) -> bytes:

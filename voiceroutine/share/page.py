@@ -17,6 +17,7 @@ from ..durations import format_clock
 from .catalog import PLAYER_ORDER, Catalog, SharedFile, SharedRoutine
 from .studio_form import FORM_SETTINGS, MAX_TITLE
 
+PAGE_LANGUAGE = "en"  # the page's own words; each routine's card says its own language
 DOWNLOAD_LABELS = {"mp3": "MP3", "m4b": "M4B audiobook", "opus": "Opus", "wav": "WAV", "m3u8": "Tracks playlist", "lrc": "Lyrics (.lrc)", "vtt": "Captions (.vtt)"}
 
 
@@ -37,6 +38,7 @@ class ChapterLink:
 @dataclass(frozen=True)
 class Card:
     id: str
+    language: str  # its title, chapters and stretch names are in it; the page's own words stay English
     title: str
     cover: str
     meta: str
@@ -55,6 +57,7 @@ def page_context(catalog: Catalog, feed_url: str, folder_label: str, *, studio: 
         "studio": studio,
         "settings": FORM_SETTINGS,
         "max_title": MAX_TITLE,
+        "page_language": PAGE_LANGUAGE,
     }
 
 
@@ -72,6 +75,7 @@ def _card(routine: SharedRoutine) -> Card:
     tracks = [f for f in routine.files if "/" in f.path and f.is_audio]
     return Card(
         id=routine.id,
+        language=routine.language,
         title=routine.title,
         cover=href(f"cover/{routine.id}.png"),
         meta=f"{_clock(routine.duration_ms + 500)} \u00b7 {count} stretch{'' if count == 1 else 'es'} \u00b7 built {built}",

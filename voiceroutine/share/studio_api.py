@@ -20,13 +20,14 @@ from starlette.routing import Route
 
 from ..errors import RoutineError
 from .studio import Studio, StudioBusy
-from .studio_form import FORM_SOURCE, choices, describe_bases, find_bases, listed_voices, routine_from_form, studio_voices
+from .studio_form import FORM_SOURCE, choices, describe_bases, find_bases, routine_from_form
+from .studio_voices import listed_voices, studio_voices
 
 MAX_FORM_BYTES = 16 * 1024  # a 50-stretch form is under 4 kB
 
 
 def studio_routes(folder: Path, studio: Studio, body_timeout_s: float) -> list[Route]:
-    listed_once = functools.cache(listed_voices)  # listing voices starts each engine once
+    listed_once = functools.cache(listed_voices)  # listing voices (and each language's voice) starts each engine once
 
     def voices() -> dict:
         return studio_voices(folder, listed_once())  # voice files in the folder may come and go

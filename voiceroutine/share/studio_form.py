@@ -1,24 +1,28 @@
 """The studio's form: what it offers, and the routine file a filled-in form becomes.
 
-The form names a base routine and the changes to it. They are applied to the
-base's own TOML, and the result is parsed by the routine loader, so the page's
-values meet the same checks as a file's. Before that, the form's shape is
-checked field by field: JSON from a page is anyone's, and a list or an object
-where text belongs is refused with the field's name, never passed on.
+The form names a base routine, a language and the changes to it. They are
+applied to the base's own TOML (a built-in's translation into that language,
+or a routine file's own text, declared in it), and the result is parsed by the
+routine loader, so the page's values meet the same checks as a file's. Before
+that, the form's shape is checked field by field: JSON from a page is
+anyone's, and a list or an object where text belongs is refused with the
+field's name, never passed on.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import functools
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import RoutineError, VoiceRoutineError
+from ..errors import RoutineError
+from ..language import available_languages, language_tag, load_language
 from ..names import slug
-from ..routine import MAX_STRETCHES, SIDES, Routine, builtin_ids, parse_routine, read_routine_text
+from ..routine import MAX_STRETCHES, SIDES, Routine, builtin_ids, builtin_languages, parse_routine, read_routine_text
 from ..settings import GUIDANCE_LEVELS, PACES, Settings
+from .studio_voices import Voices, describe_voices, voice_refusal
 
 FORM_SOURCE = "form"
 MAX_TITLE = 80
@@ -26,52 +30,72 @@ MAX_TITLE = 80
 FORM_SETTINGS = {"guidance": "Guidance", "pace": "Pace", "engine": "Voice engine", "voice": "Voice"}
 STRETCH_CHANGES = ("hold", "sides", "rest")
 MAX_NUMBER = 1e9  # seconds: far beyond any hold, so the loader's range check has the last word
-VOICE_FILE_ENGINE = "piper"  # voice files in the shared folder are Piper's (.onnx with its .onnx.json)
+
+
+@dataclass(frozen=True)
+class Version:
+    """A base routine's text in one language."""
+
+    text: str  # its TOML
+    routine: Routine
 
 
 @dataclass(frozen=True)
 class Base:
     key: str  # what the form sends: a built-in id, or a routine file's name in the shared folder
     label: str
-    text: str  # its TOML
     folder: Path | None  # where paths in it start
-    routine: Routine
+    versions: Mapping[str, Version]  # a built-in's translations by language; a file's own text in its own
+    languages: tuple[str, ...]  # the languages it can come in: a built-in's translations; any for a file
 
+    @property
+    def routine(self) -> Routine:
+        """The base as it is, in its own language."""
+        return next(iter(self.versions.values())).routine
 
-@dataclass(frozen=True)
-class VoiceChoice:
-    id: str  # what the form sends
-    name: str  # what the form shows
-    setting: str  # what the routine file says: the engine's id, or a voice file's full path
-    english: bool
-
-
-Voices = Mapping[str, Mapping[str, VoiceChoice]]  # engine -> voice id -> the voice
+    def version(self, language: str) -> Version:
+        """The base in ``language``: a built-in's translation, or a file's own text (the form declares its language)."""
+        return self.versions.get(language) or self.versions[self.routine.language]
 
 
 def find_bases(folder: Path) -> dict[str, Base]:
     """The routines the form can start from: the built-ins and the valid routine files in ``folder``."""
-    bases = {}
-    refs: list[str | Path] = [*builtin_ids(), *sorted(folder.glob("*.toml"))]
-    for ref in refs:
+    bases = {key: _builtin_base(key) for key in builtin_ids()}
+    for path in sorted(folder.glob("*.toml")):
         try:
-            found = read_routine_text(ref)
+            found = read_routine_text(path)
             routine = parse_routine(found.text, source=found.source, default_id=found.default_id, folder=found.folder)
         except RoutineError:
             continue  # a broken file in the folder is not offered
-        key = ref.name if isinstance(ref, Path) else ref
-        label = f"{routine.title} ({'built-in' if isinstance(ref, str) else key})"
-        bases[key] = Base(key, label, found.text, found.folder, routine)
+        label = f"{routine.title} ({path.name})"
+        bases[path.name] = Base(path.name, label, found.folder, {routine.language: Version(found.text, routine)}, tuple(available_languages()))
     return bases
 
 
+@functools.cache
+def _builtin_base(routine_id: str) -> Base:
+    """A built-in routine in every language it comes in, its own first (read once: they never change)."""
+    versions = {}
+    for language in builtin_languages(routine_id):
+        found = read_routine_text(routine_id, language)
+        versions[language] = Version(found.text, parse_routine(found.text, source=found.source, default_id=found.default_id))
+    own = next(iter(versions.values())).routine
+    return Base(routine_id, f"{own.title} (built-in)", None, versions, tuple(versions))
+
+
 def describe_bases(bases: Mapping[str, Base]) -> list[dict]:
-    """What the form shows for each base: its stretches and settings as the loader resolved them."""
+    """What the form shows for each base: its stretches and settings as the loader resolved them, its
+    languages, and a built-in's title and stretch names in each of its translations."""
     return [
         {
             "key": base.key,
             "label": base.label,
             "title": base.routine.title,
+            "language": base.routine.language,
+            "languages": list(base.languages),
+            "translations": {
+                language: {"title": v.routine.title, "names": {s.id: s.name for s in v.routine.stretches}} for language, v in base.versions.items()
+            },
             "settings": {name: base.routine.settings.get(name) for name in FORM_SETTINGS},
             "stretches": [
                 {"id": s.id, "name": s.name, "hold_s": s.hold_ms / 1000, "sides": s.sides, "rest_s": s.rest_ms / 1000}
@@ -82,49 +106,25 @@ def describe_bases(bases: Mapping[str, Base]) -> list[dict]:
     ]
 
 
-def listed_voices() -> dict[str, list[VoiceChoice]]:
-    """The installed engines and every voice each lists; this starts each engine, so callers keep the answer."""
-    from ..engines import get_engine
-
-    engines = {}
-    for name, module in (("pyttsx3", "pyttsx3"), ("piper", "piper")):
-        if importlib.util.find_spec(module) is None:
-            continue
-        try:
-            voices = get_engine(name).voices()
-        except VoiceRoutineError:
-            continue
-        engines[name] = [VoiceChoice(v.id, v.name, v.id, any(c.lower().startswith("en") for c in v.languages)) for v in voices]
-    return engines
-
-
-def studio_voices(folder: Path, listed: Mapping[str, list[VoiceChoice]]) -> dict[str, dict[str, VoiceChoice]]:
-    """The voices the studio may use: those the engines list, and Piper voice files in ``folder`` itself."""
-    voices = {engine: {v.id: v for v in choices} for engine, choices in listed.items()}
-    if VOICE_FILE_ENGINE in voices:
-        root = folder.resolve()
-        for model in sorted(root.glob("*.onnx")):
-            path = model.resolve()
-            config = Path(f"{path}.json")  # where Piper looks for the voice's settings
-            if all(p.resolve().is_relative_to(root) and p.is_file() for p in (path, config)):
-                voices[VOICE_FILE_ENGINE][model.name] = VoiceChoice(model.name, f"{model.stem} (voice file)", str(path), True)
-    return voices
-
-
 def choices(voices: Voices) -> dict:
-    """The options the form offers: guidance levels, paces, sides, each engine's English voices (or all), and the defaults."""
-    engines = {}
-    for engine, by_id in voices.items():
-        offered = [v for v in by_id.values() if v.english] or list(by_id.values())
-        engines[engine] = [{"id": v.id, "name": v.name} for v in offered]
+    """The options the form offers: languages, guidance levels, paces, sides, each engine's voices, and the defaults."""
+    languages = [{"tag": tag, "name": load_language(tag).name} for tag in available_languages()]
     defaults = {name: getattr(Settings, name) for name in ("guidance", "pace", "engine")}
-    return {"guidance": list(GUIDANCE_LEVELS), "pace": list(PACES), "sides": list(SIDES), "engines": engines, "defaults": defaults}
+    return {
+        "languages": languages,
+        "guidance": list(GUIDANCE_LEVELS),
+        "pace": list(PACES),
+        "sides": list(SIDES),
+        **describe_voices(voices),
+        "defaults": defaults,
+    }
 
 
 def routine_from_form(form: object, bases: Mapping[str, Base], voices: Voices | None = None) -> tuple[str, Routine]:
     """The routine file the form describes, and the routine it loads as.
 
-    ``voices`` (from ``studio_voices``) are the only voices the form may name.
+    ``voices`` (from ``studio_voices``) are the only voices the form may name, and the voice
+    (or the engine's own, when the form leaves it to the engine) must speak the form's language.
 
     Raises:
         RoutineError: naming the form field that is wrong, with the loader's own message.
@@ -134,20 +134,45 @@ def routine_from_form(form: object, bases: Mapping[str, Base], voices: Voices | 
     base = bases.get(form.get("base")) if isinstance(form.get("base"), str) else None
     if base is None:
         raise RoutineError("choose a routine to start from", source=FORM_SOURCE, field="base")
-    data = tomllib.loads(base.text)
+    language = _chosen_language(form.get("language"), base)
+    version = base.version(language)
+    data = tomllib.loads(version.text)
     title = form.get("title")
     if title in (None, ""):
-        title = base.routine.title
+        title = version.routine.title
     if not isinstance(title, str) or len(title) > MAX_TITLE:
         raise RoutineError(f"expected a title of at most {MAX_TITLE} characters", source=FORM_SOURCE, field="title")
     name = slug(title, fallback="my-routine")  # the routine's id and its files' name: côté -> cote
-    data.setdefault("routine", {}).update(id=name, title=title)
-    data["stretch"] = _chosen_stretches(form.get("stretches"), data.get("stretch", []), base.routine)
-    data.setdefault("settings", {}).update(_chosen_settings(form.get("settings", {}), base.routine, voices or {}))
+    data.setdefault("routine", {}).update(id=name, title=title, language=language)
+    data["stretch"] = _chosen_stretches(form.get("stretches"), data.get("stretch", []), version.routine)
+    file_settings = data.setdefault("settings", {})
+    file_settings.update(_chosen_settings(form.get("settings", {}), version.routine, voices or {}))
+    if isinstance(form.get("settings"), dict) and form["settings"].get("voice") == "":
+        file_settings.pop("voice", None)  # "default": the engine's voice for the language, not the base's
     import tomli_w
 
     text = tomli_w.dumps(data)
-    return text, parse_routine(text, source=FORM_SOURCE, default_id=name, folder=base.folder)
+    routine = parse_routine(text, source=FORM_SOURCE, default_id=name, folder=base.folder)
+    refusal = voice_refusal(routine, voices or {})
+    if refusal:
+        raise RoutineError(refusal, source=FORM_SOURCE, field="settings.voice")
+    return text, routine
+
+
+def _chosen_language(chosen: object, base: Base) -> str:
+    """The form's language (none: the base's own), one the base can come in."""
+    if chosen in (None, ""):
+        return base.routine.language
+    if not isinstance(chosen, str):
+        raise RoutineError(f"expected a language tag ({', '.join(available_languages())})", source=FORM_SOURCE, field="language")
+    try:
+        language = language_tag(chosen)
+    except ValueError as e:
+        raise RoutineError(str(e), source=FORM_SOURCE, field="language") from None
+    if language not in base.languages:
+        offered = ", ".join(base.languages)
+        raise RoutineError(f"{base.key} comes in {offered}, not {language}", source=FORM_SOURCE, field="language")
+    return language
 
 
 def _chosen_stretches(chosen: object, stretches: list[dict], base: Routine) -> list[dict]:
@@ -172,7 +197,8 @@ def _chosen_stretches(chosen: object, stretches: list[dict], base: Routine) -> l
 
 
 def _chosen_settings(settings: object, base: Routine, voices: Voices) -> dict:
-    """The form's settings as a routine file has them; a voice only as the engine lists it or a file in the folder."""
+    """The form's settings as a routine file has them; a voice only as the engine lists it or a file in the folder.
+    (Whether the voice speaks the routine's language is checked once the routine is loaded.)"""
     if not isinstance(settings, dict):
         raise RoutineError("expected a table of settings", source=FORM_SOURCE, field="settings")
     chosen = {}
@@ -184,7 +210,8 @@ def _chosen_settings(settings: object, base: Routine, voices: Voices) -> dict:
             chosen[name] = _plain(value, f"settings.{name}", numbers=False)
     if "voice" in chosen:
         engine = chosen.get("engine") or base.settings.get("engine") or "pyttsx3"
-        voice = voices.get(engine, {}).get(chosen["voice"])
+        listed = voices.get(engine)
+        voice = listed.voices.get(chosen["voice"]) if listed else None
         if voice is None:
             raise RoutineError(f"not a voice of {engine} here; choose one the form lists", source=FORM_SOURCE, field="settings.voice")
         chosen["voice"] = voice.setting

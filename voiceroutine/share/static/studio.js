@@ -1,5 +1,6 @@
 // The studio's form. It holds no timing rules: the total length comes from the server's plan
-// of the routine as edited, made by the same script builder as a build.
+// of the routine as edited, made by the same script builder as a build. The language picks a
+// built-in's translation (its title and stretch names) and the voices that speak it.
 (() => {
 const form = document.getElementById("studio-form");
 if (!form) return;
@@ -27,8 +28,9 @@ function element(tag, props, ...children) {
   node.append(...children);
   return node;
 }
+// A row's controls are labelled with its stretch's name ("{}"), which changes with the language.
 function labelled(node, label) {
-  node.setAttribute("aria-label", label);
+  node.dataset.label = label;
   return node;
 }
 function stepper(className, value, min, max, step, label) {
@@ -39,24 +41,29 @@ function stepper(className, value, min, max, step, label) {
   return element("span", {className: "stepper"}, minus, input, plus, " s");
 }
 function stretchRow(stretch) {
-  const include = labelled(element("input", {type: "checkbox", className: "include", checked: true}), "Include " + stretch.name);
+  const include = labelled(element("input", {type: "checkbox", className: "include", checked: true}), "Include {}");
   const move = by => () => {
     const li = include.closest("li"), sibling = by < 0 ? li.previousElementSibling : li.nextElementSibling;
     if (sibling) { by < 0 ? sibling.before(li) : sibling.after(li); replan(); }
   };
-  const up = labelled(element("button", {type: "button", textContent: "\u2191", onclick: move(-1)}), "Move " + stretch.name + " up");
-  const down = labelled(element("button", {type: "button", textContent: "\u2193", onclick: move(1)}), "Move " + stretch.name + " down");
-  const sides = labelled(element("select", {className: "sides"}), "Sides for " + stretch.name);
+  const up = labelled(element("button", {type: "button", textContent: "\u2191", onclick: move(-1)}), "Move {} up");
+  const down = labelled(element("button", {type: "button", textContent: "\u2193", onclick: move(1)}), "Move {} down");
+  const sides = labelled(element("select", {className: "sides"}), "Sides for {}");
   fill(sides, options.sides.map(s => [s, s === "both" ? "each side" : "both at once"]), stretch.sides);
   const li = element("li", {},
-    element("div", {className: "stretch-head"}, include, element("span", {className: "name", textContent: stretch.name}), up, down),
+    element("div", {className: "stretch-head"}, include, element("span", {className: "name"}), up, down),
     element("div", {className: "settings"},
-      element("span", {}, "Hold ", stepper("hold", stretch.hold_s, 1, 600, 5, "Hold for " + stretch.name)),
-      element("span", {}, "Rest ", stepper("rest", stretch.rest_s, 0, 600, 5, "Rest after " + stretch.name)),
+      element("span", {}, "Hold ", stepper("hold", stretch.hold_s, 1, 600, 5, "Hold for {}")),
+      element("span", {}, "Rest ", stepper("rest", stretch.rest_s, 0, 600, 5, "Rest after {}")),
       sides));
   li.dataset.id = stretch.id;
+  nameRow(li, stretch.name);
   include.addEventListener("change", () => li.classList.toggle("excluded", !include.checked));
   return li;
+}
+function nameRow(li, stretchName) {
+  li.querySelector(".name").textContent = stretchName;
+  for (const node of li.querySelectorAll("[data-label]")) node.setAttribute("aria-label", node.dataset.label.replace("{}", stretchName));
 }
 function showSettings(chosen) {
   for (const select of settings) {
@@ -70,20 +77,45 @@ function showSettings(chosen) {
   }
   showVoices(chosen.voice);
 }
+// The voices that speak the chosen language (a voice file says none: the server asks its engine).
 function showVoices(chosen) {
-  const voices = options.engines[form.engine.value] || [];
-  fill(form.voice, [["", "default"], ...voices.map(v => [v.id, v.name])], chosen || "");
+  const language = form.language.value, primary = language.split("-")[0].toLowerCase();
+  const voices = (options.engines[form.engine.value] || []).filter(v => !v.languages.length || v.languages.includes(primary));
+  const own = (options.default_voices[form.engine.value] || {})[language];
+  fill(form.voice, [["", own ? `default: ${own}` : "default"], ...voices.map(v => [v.id, v.name])], chosen || "");
 }
+function currentBase() { return options.bases.find(b => b.key === form.base.value); }
 function showBase() {
-  const base = options.bases.find(b => b.key === form.base.value);
+  const base = currentBase();
+  const names = Object.fromEntries(options.languages.map(l => [l.tag, l.name]));
+  fill(form.language, base.languages.map(tag => [tag, `${names[tag] || tag} (${tag})`]), base.language);
   form.title.value = base.title;
   rows.replaceChildren(...base.stretches.map(stretchRow));
   showSettings(base.settings);
+  showLanguage();
+}
+// A built-in's translation brings its title (unless one was typed) and its stretch names.
+function changeLanguage() {
+  const base = currentBase(), before = base.translations[form.language.dataset.shown], after = base.translations[form.language.value];
+  if (after) {
+    if (!before || form.title.value === before.title) form.title.value = after.title;
+    for (const li of rows.children) if (after.names[li.dataset.id]) nameRow(li, after.names[li.dataset.id]);
+  }
+  showLanguage();
+  showVoices(form.voice.value);
+}
+// The title and the stretch names are in the routine's language, for screen readers, hyphenation and fonts.
+function showLanguage() {
+  const language = form.language.value;
+  form.language.dataset.shown = language;
+  form.title.lang = language;
+  for (const span of rows.querySelectorAll(".name")) span.lang = language;
 }
 function included() { return [...rows.children].filter(li => li.querySelector(".include").checked); }
 function currentForm() {
   return {
     base: form.base.value,
+    language: form.language.value,
     title: form.title.value,
     stretches: included().map(li => ({
       id: li.dataset.id,
@@ -152,6 +184,7 @@ getJSON("studio/options").then(loaded => {
   replan();
 }, showProblem);
 form.base.addEventListener("change", () => { showBase(); replan(); });
+form.language.addEventListener("change", () => { changeLanguage(); replan(); });
 form.engine.addEventListener("change", () => { showVoices(); replan(); });
 form.addEventListener("input", replan);
 form.addEventListener("change", replan);
