@@ -75,6 +75,8 @@ BAD_MANIFESTS = {
     "stretch name a number": (changed(["routine", "stretches", 0, "name"], 7), "routine.stretches[1].name"),
     "stretches null": (changed(["routine", "stretches"], None), "routine.stretches"),
     "routine a string": (changed(["routine"], "short"), "routine"),
+    "language unknown": (changed(["routine", "language"], "xx"), "routine.language"),
+    "language a list": (changed(["routine", "language"], ["es"]), "routine.language"),
     "files a list": (changed(["files"], ["short.lrc"]), "files"),
     "tracks a number": (changed(["files", "tracks"], 5), "files are not listed"),
 }

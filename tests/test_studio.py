@@ -42,6 +42,7 @@ def form(stretches: list | None = None, **changes) -> dict:
     """A form as the page sends it: bed-back's hamstring (both sides) and butterfly (one), minimal guidance."""
     data = {
         "base": "bed-back",
+        "language": "en",
         "title": "Morning",
         "stretches": [stretch("hamstring"), stretch("butterfly")] if stretches is None else stretches,
         "settings": {"guidance": "minimal", "pace": "calm", "engine": "pyttsx3", "voice": ""},

@@ -45,6 +45,11 @@ MALFORMED = {
     "settings a list": json.dumps(form(settings=["minimal"])),
     "voice an object with null": json.dumps(form(settings={"voice": {"x": None}})),
     "guidance a number": json.dumps(form(settings={"guidance": 5})),
+    "language a list": json.dumps(form(language=["es"])),
+    "language an object": json.dumps(form(language={"es": True})),
+    "language a number": json.dumps(form(language=34)),
+    "language 500 deep": json.dumps(form()).replace('"language": "en"', '"language": ' + "[" * 500 + '"es"' + "]" * 500, 1),
+    "language a long tag": json.dumps(form(language="es-" + "x" * 5000)),
     "a number": "42",
     "null": "null",
     "empty": "",
@@ -72,7 +77,7 @@ JSON_VALUES = st.recursive(
 def mutated_forms():
     """Forms the page could send, with any field swapped for any JSON value."""
     good = form()
-    paths = [("base",), ("title",), ("stretches",), ("stretches", 0), ("stretches", 0, "id"), ("stretches", 0, "hold"),
+    paths = [("base",), ("language",), ("title",), ("stretches",), ("stretches", 0), ("stretches", 0, "id"), ("stretches", 0, "hold"),
              ("stretches", 0, "rest"), ("stretches", 0, "sides"), ("settings",), ("settings", "guidance"),
              ("settings", "engine"), ("settings", "voice"), ("settings", "pace")]
 

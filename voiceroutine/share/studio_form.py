@@ -26,6 +26,7 @@ from .studio_voices import Voices, describe_voices, voice_refusal
 
 FORM_SOURCE = "form"
 MAX_TITLE = 80
+MAX_TAG = 35  # RFC 5646: the longest language tag implementations need to take
 # The settings the form sets, with their labels on the page; the template shows a choice for each.
 FORM_SETTINGS = {"guidance": "Guidance", "pace": "Pace", "engine": "Voice engine", "voice": "Voice"}
 STRETCH_CHANGES = ("hold", "sides", "rest")
@@ -163,7 +164,7 @@ def _chosen_language(chosen: object, base: Base) -> str:
     """The form's language (none: the base's own), one the base can come in."""
     if chosen in (None, ""):
         return base.routine.language
-    if not isinstance(chosen, str):
+    if not isinstance(chosen, str) or len(chosen) > MAX_TAG:
         raise RoutineError(f"expected a language tag ({', '.join(available_languages())})", source=FORM_SOURCE, field="language")
     try:
         language = language_tag(chosen)
