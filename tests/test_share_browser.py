@@ -197,6 +197,42 @@ def test_studio_refuses_a_bad_hold_on_the_page_and_builds_nothing(browser, studi
     assert sorted(p.name for p in studio_folder.iterdir()) == before
 
 
+def test_studio_in_spanish_shows_the_translation_and_plans_it(browser, studio_folder):
+    """Choosing Spanish brings bed-back's Spanish title and stretch names, marked lang="es", espeak's Spanish voice
+    as the default, and a new total: the library's plan of the form the page sent; the console stays clean."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from voiceroutine import load_routine, plan, resolve_settings
+    from voiceroutine.cache import PhraseCache
+    from voiceroutine.pipeline import cached_lengths
+    from voiceroutine.share.studio_form import find_bases, routine_from_form
+
+    with RunningShare(studio_folder, studio=True) as share:
+        context, page, problems = open_page_watching_the_console(browser, share.url, studio=True, **PHONE)
+        planned = []
+        page.on("request", lambda request: planned.append(request.url) if "studio/plan?" in request.url else None)
+        before = page.locator("#studio-total").get_attribute("data-ms")
+        page.select_option("#studio-language", "es")
+        after = shown_total_ms(page, before)
+        shown = page.evaluate(
+            """() => ({title: [document.getElementById('studio-title').value, document.getElementById('studio-title').lang],
+                      names: [...document.querySelectorAll('#stretch-rows .name')].map(span => [span.textContent, span.lang]),
+                      voice: document.getElementById('studio-voice').selectedOptions[0].textContent})"""
+        )
+        context.close()
+    spanish = load_routine("bed-back", "es")
+    assert shown["title"] == [spanish.title, "es"]
+    assert shown["names"] == [[s.name, "es"] for s in spanish.stretches]
+    assert shown["voice"].startswith("default: Spanish")
+    sent = json.loads(parse_qs(urlsplit(planned[-1]).query)["form"][0])
+    assert sent["language"] == "es"
+    _, routine = routine_from_form(sent, find_bases(studio_folder))
+    settings = resolve_settings(routine.settings)
+    assert routine.language == "es"
+    assert after == plan(routine, settings, cached_lengths(routine, settings, PhraseCache())).duration_ms
+    assert problems == []
+
+
 # Every page is clean in the console, usable from the keyboard, and labelled.
 
 CONTROLS = "a[href], button, input, select, textarea, summary, audio[controls]"
