@@ -68,8 +68,8 @@ def find_bases(folder: Path) -> dict[str, Base]:
             routine = parse_routine(found.text, source=found.source, default_id=found.default_id, folder=found.folder)
         except RoutineError:
             continue  # a broken file in the folder is not offered
-        label = f"{routine.title} ({path.name})"
-        bases[path.name] = Base(path.name, label, found.folder, {routine.language: Version(found.text, routine)}, tuple(available_languages()))
+        own = {routine.language: Version(found.text, routine)}
+        bases[path.name] = Base(path.name, f"{routine.title} ({path.name})", found.folder, own, tuple(available_languages()))
     return bases
 
 
@@ -95,7 +95,8 @@ def describe_bases(bases: Mapping[str, Base]) -> list[dict]:
             "language": base.routine.language,
             "languages": list(base.languages),
             "translations": {
-                language: {"title": v.routine.title, "names": {s.id: s.name for s in v.routine.stretches}} for language, v in base.versions.items()
+                language: {"title": version.routine.title, "names": {s.id: s.name for s in version.routine.stretches}}
+                for language, version in base.versions.items()
             },
             "settings": {name: base.routine.settings.get(name) for name in FORM_SETTINGS},
             "stretches": [

@@ -97,8 +97,8 @@ function showBase() {
 // A built-in's translation brings its title (unless one was typed) and its stretch names.
 function changeLanguage() {
   const base = currentBase(), before = base.translations[form.language.dataset.shown], after = base.translations[form.language.value];
-  if (after) {
-    if (!before || form.title.value === before.title) form.title.value = after.title;
+  if (before && after) {
+    if (form.title.value === before.title) form.title.value = after.title;
     for (const li of rows.children) if (after.names[li.dataset.id]) nameRow(li, after.names[li.dataset.id]);
   }
   showLanguage();
