@@ -197,6 +197,8 @@ def routine_options(func=None, *, many: bool = False):
         click.option("--start-chime", metavar="FILE", help="Your own sound to start each hold: any audio ffmpeg reads (WAV, MP3, OGG, M4A...), 50 ms to 3 s."),
         click.option("--end-chime", metavar="FILE", help="Your own sound to end each hold, likewise."),
         click.option("--fade", metavar="DUR", help="Fade the whole file in and out over this long."),
+        click.option("--music", metavar="FILE", help="Music to lay under the routine (any audio ffmpeg reads), lower wherever the coach speaks."),
+        click.option("--music-level", metavar="LU", help="The music in the holds, relative to the voice, -30 to -12.  [default: -20]"),
     ]
     for option in reversed(options):
         func = option(func)

@@ -251,7 +251,7 @@ def playlist(title: str, chapters: tuple[Chapter, ...], fmt: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def make_manifest(routine: Routine, settings: Settings, script: Script, audio_path: Path, extra_files: dict) -> dict:
+def make_manifest(routine: Routine, settings: Settings, script: Script, audio_path: Path, extra_files: dict, music: dict | None = None) -> dict:
     """The project's own record of what is in the audio; times in ms from its first sample."""
     return {
         "format": MANIFEST_FORMAT,
@@ -273,6 +273,7 @@ def make_manifest(routine: Routine, settings: Settings, script: Script, audio_pa
         },
         "files": extra_files,
         "settings": settings.to_dict(),
+        "music": music,  # the track under the voice: file name, content hash, level; None without
         "events": [event.to_dict() for event in script.events],
         "chapters": [chapter.to_dict() for chapter in script.chapters],
         "dropped_cues": [cue.to_dict() for cue in script.dropped],

@@ -19,6 +19,7 @@ import re
 import subprocess
 import threading
 from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from .cache import PhraseCache
 from .clips import Clip, ClipId
@@ -26,6 +27,9 @@ from . import ffmpeg
 from .errors import EncoderError
 from .render import C, ms_to_frames, sounds, total_frames
 from .script import Script
+
+if TYPE_CHECKING:
+    from .music import MusicBed
 
 # Sample-peak ceilings, so that with each encoder's overshoot the true peak of the encoded file stays
 # at -2 dBTP or below. Overshoot measured on speech and chimes: AAC (64 kbps and up) 0.8 to 1.8 dB,
@@ -46,14 +50,21 @@ def _gaps(script: Script, clips: Mapping[str, C], chimes: Mapping[str, C]) -> It
         heard_until = max(heard_until, event.start_ms + clip.duration_ms)
 
 
-def measure_lufs(script: Script, clips: Mapping[str, Clip], chimes: Mapping[str, Clip], rate: int) -> float | None:
-    """Integrated loudness of the routine with these clips and chimes, as heard on headphones; None for silence."""
-    from .meter import integrated_lufs
+def measure_lufs(
+    script: Script, clips: Mapping[str, Clip], chimes: Mapping[str, Clip], rate: int, bed: MusicBed | None = None
+) -> float | None:
+    """Integrated loudness of the routine with these clips and chimes (and the music ``bed`` under
+    them), as heard on headphones; None for silence."""
+    from .meter import STEP_MS, gated_lufs, step_energies
 
     offsets: dict[int, tuple[Clip, list[int]]] = {}  # each distinct sound, with where it plays
     for event, clip in sounds(script, clips, chimes):
         offsets.setdefault(id(clip), (clip, []))[1].append(ms_to_frames(event.start_ms, rate))
-    return integrated_lufs(((clip.samples, at) for clip, at in offsets.values()), total_frames(script, rate), rate)
+    frames = total_frames(script, rate)
+    steps = step_energies(((clip.samples, at) for clip, at in offsets.values()), frames, rate)
+    if bed is not None:
+        steps += bed.step_energies(len(steps), rate * STEP_MS // 1000)
+    return gated_lufs(steps, frames, rate)
 
 
 def _filters(gain_db: float, ceiling_dbfs: float) -> list[str]:
@@ -102,8 +113,10 @@ def level(
     target_lufs: float,
     fmt: str,
     memo: PhraseCache | None = None,
+    bed: MusicBed | None = None,
 ) -> tuple[dict[str, Clip], dict[str, Clip]]:
-    """The clips and chimes with the gain and limiter that bring the routine to ``target_lufs``.
+    """The clips and chimes with the gain and limiter that bring the routine to ``target_lufs``,
+    the music ``bed`` under them counted (its own level is fixed by the target).
 
     ``ids`` names each clip's sound (as the phrase cache does); the peak ceiling
     depends on the format ``fmt`` the audio will be encoded to.
@@ -117,7 +130,7 @@ def level(
     format of the same ceiling) finds them with ``kept_levels``.
     """
     ceiling = PEAK_CEILING_DBFS.get(fmt, DEFAULT_CEILING_DBFS)
-    key, every_id = _memo_key(script, ids, chimes, rate, target_lufs, ceiling)
+    key, every_id = _memo_key(script, ids, chimes, rate, target_lufs, ceiling, bed)
     known = memo.get_note(key) if memo else None
     if known == "silent":
         return dict(clips), dict(chimes)
@@ -129,7 +142,7 @@ def level(
     if gain is not None:
         done = _leveled(every, gain, ceiling, target_lufs, rate)
     else:
-        measured = measure_lufs(script, clips, chimes, rate)
+        measured = measure_lufs(script, clips, chimes, rate, bed)
         if measured is None:
             if memo:
                 memo.put_note(key, "silent")
@@ -137,7 +150,7 @@ def level(
         gain = target_lufs - measured
         done = _leveled(every, gain, ceiling, target_lufs, rate)
         for _ in range(CORRECTIONS):
-            result = measure_lufs(script, *_split(done), rate)
+            result = measure_lufs(script, *_split(done), rate, bed)
             if result is None or abs(result - target_lufs) <= 0.2:
                 break
             gain += target_lufs - result
@@ -215,20 +228,29 @@ def kept_levels(
     target_lufs: float,
     fmt: str,
     memo: PhraseCache,
+    bed: MusicBed | None = None,
 ) -> tuple[dict[str, Clip], dict[str, Clip]] | None:
     """What ``level`` gave an earlier build that sounds the same, found by the clips' ids alone; None if not all kept."""
     ceiling = PEAK_CEILING_DBFS.get(fmt, DEFAULT_CEILING_DBFS)
-    key, every_id = _memo_key(script, ids, chimes, rate, target_lufs, ceiling)
+    key, every_id = _memo_key(script, ids, chimes, rate, target_lufs, ceiling, bed)
     kept = _kept(every_id, _gain(memo.get_note(key)), ceiling, memo)
     return _split(kept) if kept else None
 
 
 def _memo_key(
-    script: Script, ids: Mapping[str, ClipId], chimes: Mapping[str, Clip], rate: int, target_lufs: float, ceiling_dbfs: float
+    script: Script,
+    ids: Mapping[str, ClipId],
+    chimes: Mapping[str, Clip],
+    rate: int,
+    target_lufs: float,
+    ceiling_dbfs: float,
+    bed: MusicBed | None = None,
 ) -> tuple[str, dict[tuple[str, str], ClipId]]:
-    """Where the gain is kept (a digest of which sound plays after how much silence), and every sound's id."""
+    """Where the gain is kept (a digest of which sound plays after how much silence, and of the
+    music under it all), and every sound's id."""
     chime_ids = {name: ClipId(hashlib.sha256(clip.samples).hexdigest(), clip.frames, clip.rate) for name, clip in chimes.items()}
-    digest = hashlib.sha256(f"{LEVELING} rate={rate} target={target_lufs} ceiling={ceiling_dbfs}\n".encode())
+    music = bed.music.signature(script) if bed else "none"
+    digest = hashlib.sha256(f"{LEVELING} rate={rate} target={target_lufs} ceiling={ceiling_dbfs} music={music}\n".encode())
     for silence_ms, clip_id in _gaps(script, ids, chime_ids):
         digest.update(f"{silence_ms} {clip_id.digest}\n".encode())
     return digest.hexdigest(), _every(ids, chime_ids)

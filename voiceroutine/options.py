@@ -19,7 +19,7 @@ OVERRIDE_OPTIONS = ("hold", "hold_for", "sides", "rest", "reps", "only", "skip")
 SETTING_OPTIONS = (
     "engine", "voice", "rate", "pace", "guidance", "time_left", "length",
     "chimes", "start_chime", "end_chime", "fade", "format", "bitrate",
-    "loudness", "ambient", "cover", "split", "sidecars",
+    "loudness", "ambient", "music", "music_level", "cover", "split", "sidecars",
 )  # fmt: skip
 
 

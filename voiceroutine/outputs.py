@@ -21,6 +21,7 @@ from .durations import format_duration
 from .export import Mix, encode, listed_files, make_manifest, manifest_path, playlist, track_name, tracks_folder, write_json
 from .files import atomic_folder, exclusive, write_text
 from .ownership import EarlierBuild, earlier_build, keep_others, remove_leftovers
+from .music import Music, MusicBed
 from .render import ms_to_frames, render, total_frames
 from .routine import Routine
 from .script import Chapter, Script, Speech
@@ -39,11 +40,15 @@ class Rendered:
     script: Script
     clips: Mapping[str, Clip]
     chimes: Mapping[str, Clip]
+    music: Music | None = None  # laid under everything, ducked where the coach speaks
 
     def blocks(self, start_ms: int = 0, end_ms: int | None = None):
         rate = self.settings.sample_rate
-        end = None if end_ms is None else ms_to_frames(end_ms, rate)
-        return render(self.script, self.clips, self.chimes, rate, start_frame=ms_to_frames(start_ms, rate), end_frame=end)
+        start, end = ms_to_frames(start_ms, rate), None if end_ms is None else ms_to_frames(end_ms, rate)
+        voice = render(self.script, self.clips, self.chimes, rate, start_frame=start, end_frame=end)
+        if self.music is None:
+            return voice
+        return MusicBed(self.music, self.script, total_frames(self.script, rate)).under(voice, start)
 
 
 def _comment(routine: Routine, settings: Settings) -> str:
@@ -115,7 +120,7 @@ def _write_outputs(rendered: Rendered, output: Path, progress: Progress | None) 
     if settings.split:
         files["tracks"] = _write_tracks(rendered, output, base, earlier, progress)
     manifest = manifest_path(output)
-    described = make_manifest(routine, settings, script, output, files)
+    described = make_manifest(routine, settings, script, output, files, rendered.music.to_dict() if rendered.music else None)
     write_json(manifest, described)
     remove_leftovers(earlier, output, listed_files(described))
     return manifest

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import EncoderError
+from .errors import EncoderError, RoutineError
 from .fit import fit_to_length
 from .routine import Routine
 from .language import load_language
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .cache import PhraseCache
     from .clips import Clip
     from .engines import Engine
+    from .music import Music, MusicBed
     from .outputs import Rendered
     from .synthesis import Progress, SpeechWorkers
 
@@ -71,8 +72,15 @@ def cached_lengths(routine: Routine, settings: Settings, cache: PhraseCache) -> 
 Chimes = dict[str, "Clip"]
 
 
+def _bed(music: Music | None, script: Script, settings: Settings) -> MusicBed | None:
+    from .music import MusicBed
+    from .render import total_frames
+
+    return MusicBed(music, script, total_frames(script, settings.sample_rate)) if music else None
+
+
 def _replay(
-    routine: Routine, settings: Settings, engine: Engine, phrases: tuple[str, ...], chimes: Chimes, cache: PhraseCache
+    routine: Routine, settings: Settings, engine: Engine, phrases: tuple[str, ...], chimes: Chimes, cache: PhraseCache, music: Music | None
 ) -> tuple[Rendered, int] | None:
     """The sounds an earlier build leveled for what this one plays, found from the ids in the spoken
     clips' cache headers: a rebuild reads none of the spoken clips themselves. None if any is missing."""
@@ -84,8 +92,8 @@ def _replay(
     if not stored:
         return None
     routine, script = _lay_out(routine, settings, lambda text: stored[text].duration_ms, _lengths(chimes))
-    kept = kept_levels(script, stored, chimes, settings.sample_rate, settings.loudness_lufs, settings.format, cache)
-    return (Rendered(routine, settings, script, *kept), 0) if kept else None
+    kept = kept_levels(script, stored, chimes, settings.sample_rate, settings.loudness_lufs, settings.format, cache, _bed(music, script, settings))
+    return (Rendered(routine, settings, script, *kept, music), 0) if kept else None
 
 
 def _voice_and_level(
@@ -98,6 +106,7 @@ def _voice_and_level(
     progress: Progress | None,
     workers: SpeechWorkers | None,
     asked_voice: str | None,
+    music: Music | None,
 ) -> tuple[Rendered, int]:
     """Voice every phrase (from the cache or the engine, ``workers`` speaking beside this process),
     lay the routine out and level its sounds.
@@ -123,8 +132,9 @@ def _voice_and_level(
         workers.close()  # done speaking: their memory is free before the audio is made
     remember_voice(cache, engine, asked_voice, settings.voice, settings.rate, settings.sample_rate)
     routine, script = _lay_out(routine, settings, lambda text: voiced.clips[text].duration_ms, _lengths(chimes))
-    clips, chimes = level(script, voiced.clips, chimes, voiced.ids, settings.sample_rate, settings.loudness_lufs, settings.format, memo=cache)
-    return Rendered(routine, settings, script, clips, chimes), voiced.synthesised
+    bed = _bed(music, script, settings)
+    clips, chimes = level(script, voiced.clips, chimes, voiced.ids, settings.sample_rate, settings.loudness_lufs, settings.format, cache, bed)
+    return Rendered(routine, settings, script, clips, chimes, music), voiced.synthesised
 
 
 def _lengths(chimes: Chimes) -> dict[str, int]:
@@ -148,11 +158,17 @@ def build(
     from .cache import PhraseCache
     from .engines import get_engine
     from .outputs import write_outputs
+    from .music import load_music
     from .sounds import load_chimes
     from .synthesis import cached_lengths as lengths_in_cache, start_workers
 
+    if settings.music and settings.ambient == "noise":
+        raise RoutineError("music and ambient noise both fill the silences; choose one (leave out --ambient noise)", source="--music")
     engine = engine or get_engine(settings.engine)
     cache = cache or PhraseCache()
+    # The music is read (and, the first time, decoded and measured) before any speech is made,
+    # so a file that is not music stops the build at once.
+    music = load_music(Path(settings.music), settings.sample_rate, settings.loudness_lufs, settings.music_level_lu, cache) if settings.music else None
     # Every phrase the routine can say is known before any is measured, whatever the holds.
     phrases = plan(routine, replace(settings, length_ms=None)).possible_phrases
     # Workers start first when this build will speak enough phrases to want them, so each has
@@ -163,8 +179,10 @@ def build(
         asked_voice = settings.voice
         settings = replace(settings, voice=engine.resolve_voice(settings.voice, routine.language))
         chimes = load_chimes(_chime_sources(settings), settings.sample_rate)
-        replayed = _replay(routine, settings, engine, phrases, chimes, cache)
-        rendered, synthesised = replayed or _voice_and_level(routine, settings, engine, phrases, chimes, cache, progress, workers, asked_voice)
+        replayed = _replay(routine, settings, engine, phrases, chimes, cache, music)
+        rendered, synthesised = replayed or _voice_and_level(
+            routine, settings, engine, phrases, chimes, cache, progress, workers, asked_voice, music
+        )
     finally:
         if workers:
             workers.close()

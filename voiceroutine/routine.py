@@ -52,7 +52,7 @@ STRETCH_DEFAULTS: dict[str, Any] = {
 _ROUTINE_KEYS = ("id", "title", "language", "intro", "outro")
 _STRETCH_KEYS = ("id", "name", "why", "steps", "tips", *STRETCH_DEFAULTS)
 _TOP_KEYS = ("routine", "settings", "defaults", "stretch")
-_PATH_SETTINGS = ("start_chime", "end_chime", "cover")
+_PATH_SETTINGS = ("start_chime", "end_chime", "cover", "music")
 
 
 @dataclass(frozen=True)

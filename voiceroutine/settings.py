@@ -14,11 +14,13 @@ from typing import Any
 from .checks import duration_in, durations_in, flag, number_in, one_of, text, whole_number_in
 from .engines import ENGINES
 from .cover import check_cover_file
+from .user_audio import audio_path
 from .sounds import CHIME_SETS, check_chime_file
 
 DEFAULT_OUT_DIR = Path("out")  # where builds go unless -o says otherwise
 FORMATS = ("mp3", "m4b", "opus", "wav")
 AMBIENCE = ("none", "noise")
+MUSIC_LEVEL_RANGE_LU = (-30.0, -12.0)  # louder music would start to count in the routine's loudness
 LOUDNESS_RANGE = (-30.0, -14.0)  # louder would press the voice against the peak ceiling (true peak -1 dBTP)
 RATE_RANGE = (100, 400)  # words heard a minute; espeak speaks no slower than about 95
 BITRATES_KBPS = (32, 48, 64, 96, 128, 160, 192)
@@ -73,6 +75,8 @@ class Settings:
     length_ms: int | None = None  # scale the holds so the routine lasts this long
     loudness_lufs: float = -16.0  # integrated, as heard on headphones; spoken word on phones
     ambient: str = "none"  # "noise": soft brown noise under everything
+    music: str | None = None  # an audio file laid under the routine, ducked under speech and chimes
+    music_level_lu: float = -20.0  # the music in the holds, relative to the voice: well under it
     cover: str | None = None  # an image for the lock screen; None: made from the title
     format: str = "mp3"
     bitrate_kbps: int = 64
@@ -102,6 +106,8 @@ SETTINGS: dict[str, tuple[str, Check]] = {
     "length": ("length_ms", lambda v: duration_in(v, LENGTH_RANGE_MS)),
     "loudness": ("loudness_lufs", lambda v: number_in(v, LOUDNESS_RANGE)),
     "ambient": ("ambient", lambda v: one_of(v, AMBIENCE)),
+    "music": ("music", lambda v: str(audio_path(v)[0])),
+    "music_level": ("music_level_lu", lambda v: number_in(v, MUSIC_LEVEL_RANGE_LU)),
     "cover": ("cover", check_cover_file),
     "format": ("format", lambda v: one_of(v, FORMATS)),
     "bitrate": ("bitrate_kbps", lambda v: int(one_of(str(v), tuple(map(str, BITRATES_KBPS))))),

@@ -10,11 +10,9 @@ from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from stat import S_ISREG
 from typing import TYPE_CHECKING
 
-from .errors import EncoderError
-from .ffmpeg import MISSING
+from .user_audio import audio_path, decode
 
 if TYPE_CHECKING:
     from .clips import Clip
@@ -40,24 +38,8 @@ def _read_wav_length_ms(source: Traversable | Path) -> int:
 
 
 def _decode(path: Path, rate: int) -> bytes:
-    """The file's first audio stream as mono 16-bit PCM at ``rate``, cut just past the longest chime.
-
-    Raises:
-        ValueError: ffmpeg cannot read audio from the file (the reason in ffmpeg's words).
-        EncoderError: ffmpeg is not installed.
-    """
-    command = [
-        "ffmpeg", "-v", "error", "-nostdin", "-i", f"file:{path}", "-map", "0:a:0",
-        "-t", f"{(MAX_CHIME_MS + 100) / 1000}", "-f", "s16le", "-ac", "1", "-ar", str(rate), "-",
-    ]  # fmt: skip  (file: so that no name is taken for another of ffmpeg's protocols)
-    try:
-        return subprocess.run(command, capture_output=True, check=True).stdout
-    except FileNotFoundError:
-        raise EncoderError(MISSING) from None
-    except subprocess.CalledProcessError as e:
-        said = e.stderr.decode(errors="replace").strip().splitlines()
-        reason = said[-1].removeprefix(f"file:{path}: ") if said else f"ffmpeg exited with status {e.returncode}"
-        raise ValueError(f"ffmpeg cannot read audio from it ({reason})") from None
+    """The chime's audio at ``rate``, cut just past the longest a chime may be."""
+    return decode(path, rate, (MAX_CHIME_MS + 100) / 1000)
 
 
 @functools.lru_cache(maxsize=16)
@@ -83,17 +65,7 @@ def _length_of_file(path: Path) -> int:
 
 def check_chime_file(value: object) -> str:
     """A chime file the user named: it must exist, hold audio ffmpeg reads, and last 50 ms to 3 s."""
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError("expected the path of an audio file (WAV, MP3, OGG, M4A, FLAC...)")
-    path = Path(value).expanduser()
-    try:
-        state = path.stat()
-    except FileNotFoundError:
-        raise ValueError(f"{value}: file not found") from None
-    except (OSError, ValueError) as e:  # ValueError: a NUL in the path
-        raise ValueError(f"{value}: cannot read the file ({getattr(e, 'strerror', None) or e})") from None
-    if not S_ISREG(state.st_mode):
-        raise ValueError(f"{value}: not a file; expected an audio file")
+    path, state = audio_path(value)
     try:
         length = _user_length_ms(path, state.st_mtime_ns, state.st_size)
     except ValueError as e:
