@@ -109,6 +109,10 @@ def test_piper_without_a_voice_for_the_language_says_so_in_one_line(tmp_path, mo
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
+def test_each_language_has_its_own_espeak_voice_by_default(engine):
+    assert [engine.resolve_voice(None, tag) for tag in ("en", "es", "de", "fr")] == ["gmw/en-us", "roa/es", "gmw/de", "roa/fr"]
+
+
 def test_voices_for_a_language_are_listed():
     result = CliRunner().invoke(cli, ["voices", "--lang", "es"])
     assert result.exit_code == 0 and result.output.startswith("roa/es ")

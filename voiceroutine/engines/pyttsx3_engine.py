@@ -90,9 +90,11 @@ class Pyttsx3Engine:
             # The language's own choice (en-us for English), else any voice speaking it.
             preferred = load_language(language).voice.lower()
             primary = language.split("-")[0].lower()
-            for v in sorted(voices, key=lambda v: v.id.rsplit("/", 1)[-1].lower() != preferred):
-                codes = {code.lower() for code in v.languages}
-                if preferred in {v.id.rsplit("/", 1)[-1].lower(), *codes} or any(code.split("-")[0] == primary for code in codes):
+            def names(v: Voice) -> set[str]:
+                return {v.id.rsplit("/", 1)[-1].lower(), *(code.lower() for code in v.languages)}
+
+            for v in sorted(voices, key=lambda v: preferred not in names(v)):
+                if preferred in names(v) or any(code.split("-")[0] == primary for code in names(v)):
                     return v.id
             raise RoutineError(f"espeak-ng has no voice for {language}; `voiceroutine voices` lists those it has", source="--voice")
         # espeak takes a variant after "+", e.g. "en-us+f3" for another timbre.
