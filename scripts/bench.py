@@ -263,6 +263,35 @@ def format_rows(routines: dict[str, list[str]], tmp: Path, wavs: Path, cache: Pa
     return rows
 
 
+def music_rows(routines: dict[str, list[str]], tmp: Path, cache: Path, runs: int) -> list[Row]:
+    """Warm builds with music under them beside the same builds without, in turns (after length_rows).
+
+    The track is three minutes of soft filtered noise, so it loops under the longer routines.
+    """
+    track = tmp / "music.mp3"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "anoisesrc=d=180:c=pink:a=0.2,lowpass=f=3000", "-ac", "1", "-b:a", "96k", str(track)],
+        check=True,
+    )  # fmt: skip
+    rows = []
+    for name in ("7-minute", "3-hour"):
+        args = routines[name]
+        plain_out, music_out = tmp / f"{name}-plain.mp3", tmp / f"{name}-music.mp3"
+        build(args, plain_out, cache)
+        build([*args, "--music", str(track)], music_out, cache)  # decodes and measures the track, levels with it
+        plain, scored = [], []
+        for _ in range(runs):
+            plain.append(build(args, plain_out, cache))
+            scored.append(build([*args, "--music", str(track)], music_out, cache))
+        ratio = statistics.median(m.wall_s / p.wall_s for p, m in zip(plain, scored))
+        target = f"<= 1.5x without music; measured {ratio:.2f}"
+        met = ratio <= 1.5
+        if name == "3-hour":
+            target, met = f"{target}; < 150 MB", met and median_run(scored).peak_mb < 150
+        rows.append(Row(f"{name} routine with music, warm", median_run(scored), target=target, met="yes" if met else "NO"))
+    return rows
+
+
 def startup_rows(tmp: Path, cache: Path, runs: int) -> list[Row]:
     """Commands that make no audio start at once; a batch of routines builds on every core."""
     plan = statistics.median(_seconds(lambda: _voiceroutine(["plan"])) for _ in range(max(runs, 3) * 2))
@@ -465,6 +494,7 @@ def main() -> None:
         routines = lengths(tmp)
         rows += length_rows(routines, tmp, wavs, tmp / "cache", options.runs)
         rows += format_rows(dict(routines), tmp, wavs, tmp / "cache", options.runs)
+        rows += music_rows(dict(routines), tmp, tmp / "cache", options.runs)
         startup = startup_rows(tmp, tmp / "cache", options.runs)
         shared = tmp / "shared"
         shared.mkdir()

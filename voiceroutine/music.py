@@ -130,8 +130,7 @@ class MusicBed:
         """The bed for frames [start, end), as float32 samples at full 16-bit scale."""
         import numpy as np
 
-        frames = np.arange(start, end)
-        return self._looped(frames) * self._gain(frames, start, end)
+        return self._looped(start, end) * self._gain(np.arange(start, end), start, end)
 
     def step_energies(self, steps: int, step_frames: int):
         """The bed's K-weighted energy in each of ``steps`` steps of ``step_frames``, for the routine's
@@ -144,35 +143,48 @@ class MusicBed:
         gains = np.concatenate([self._gain(chunk, int(chunk[0]), int(chunk[-1]) + 1) for chunk in np.array_split(points, max(1, len(points) // 65536))])
         return (gains**2).reshape(steps, 8).mean(axis=1) * power * step_frames
 
-    def _looped(self, frames):
+    def _looped(self, start: int, end: int):
+        """The track for frames [start, end), round and round: whole runs of it copied at once, and
+        each time round after the first, its start fading in over its own end."""
         import numpy as np
 
-        samples = self.music.samples
+        samples, out = self.music.samples, np.zeros(end - start, dtype=np.float32)
         if self.period <= 0:
-            return np.zeros(len(frames), dtype=np.float32)
-        turn, offset = np.divmod(frames, self.period)
-        out = samples[offset].astype(np.float32)
-        # Each time round after the first, the track's start fades in over its own end.
-        joining = (turn > 0) & (offset < self.crossfade)
-        if joining.any():
-            where = offset[joining]
-            angle = where / self.crossfade * (math.pi / 2)
-            out[joining] = samples[where] * np.sin(angle) + samples[self.period + where] * np.cos(angle)
+            return out
+        position = start
+        while position < end:
+            turn, offset = divmod(position, self.period)
+            count = min(end - position, self.period - offset)
+            at = position - start
+            out[at : at + count] = samples[offset : offset + count]
+            joined = min(count, self.crossfade - offset) if turn > 0 else 0
+            if joined > 0:
+                angle = np.arange(offset, offset + joined) / self.crossfade * (math.pi / 2)
+                ending = samples[self.period + offset : self.period + offset + joined]
+                out[at : at + joined] = samples[offset : offset + joined] * np.sin(angle) + ending * np.cos(angle)
+            position += count
         return out
 
     def _gain(self, frames, start: int, end: int):
-        """The bed's gain for each frame: the track's level, ducked around each sound, faded at the ends."""
+        """The bed's gain for each of ``frames`` (within [start, end)): the track's level, ducked
+        around each sound, faded at the ends. Only where a sound's ducking reaches is any worked out."""
         import numpy as np
 
-        duck = np.zeros(len(frames), dtype=np.float32)  # 0: the hold level; 1: fully ducked
+        hold = 10 ** (self.music.gain_db / 20)
+        gain = np.full(len(frames), hold, dtype=np.float32)
         for sound_start, sound_end in self._near(start, end):
-            down = np.clip((frames - (sound_start - self.ramp)) / self.ramp, 0, 1)
-            up = np.clip(((sound_end + self.ramp) - frames) / self.ramp, 0, 1)
-            shape = np.minimum(down, up)
-            np.maximum(duck, (1 - np.cos(shape * math.pi)) / 2, out=duck)  # raised cosine: no corners
-        decibels = self.music.gain_db - DUCK_DB * duck
-        fade = np.clip(np.minimum(frames / max(self.fade, 1), (self.total - frames) / max(self.fade, 1)), 0, 1)
-        return (10 ** (decibels / 20)) * np.sin(fade * math.pi / 2)
+            lo, hi = np.searchsorted(frames, (sound_start - self.ramp, sound_end + self.ramp))
+            if lo == hi:
+                continue
+            near = frames[lo:hi]
+            down = np.clip((near - (sound_start - self.ramp)) / self.ramp, 0, 1)
+            up = np.clip(((sound_end + self.ramp) - near) / self.ramp, 0, 1)
+            duck = (1 - np.cos(np.minimum(down, up) * math.pi)) / 2  # raised cosine: no corners
+            np.minimum(gain[lo:hi], hold * 10 ** (-DUCK_DB * duck / 20), out=gain[lo:hi])
+        if start < self.fade or end > self.total - self.fade:
+            fade = np.clip(np.minimum(frames / max(self.fade, 1), (self.total - frames) / max(self.fade, 1)), 0, 1)
+            gain *= np.sin(fade * math.pi / 2)
+        return gain
 
     def _near(self, start: int, end: int) -> Iterator[tuple[int, int]]:
         """The sounds whose ducking (ramps included) reaches into [start, end)."""
