@@ -254,17 +254,32 @@ def open_page_watching_the_console(browser, url: str, studio: bool, **context_op
 
 @pytest.mark.parametrize("studio", [False, True], ids=["page", "studio"])
 def test_no_console_errors(browser, studio_folder, studio):
-    """Loading the page, opening the studio and planning raise no error and break no rule of the page's
-    Content-Security-Policy (Chromium reports each refused script or style as a console error)."""
+    """Loading the page, opening the studio, planning and choosing music raise no error and break no rule of the
+    page's Content-Security-Policy (Chromium reports each refused script or style as a console error)."""
+    from urllib.parse import unquote
+
+    from test_studio_music import write_tone
+
+    write_tone(studio_folder / "tone.wav")
     with RunningShare(studio_folder, studio=studio) as share:
         context, page, problems = open_page_watching_the_console(browser, share.url, studio, **PHONE)
         page.locator("section#short button[data-start]").nth(1).click()
         page.wait_for_function("() => !document.querySelector('section#short audio').paused")
         if studio:
             page.locator("#stretch-rows li").nth(0).locator("button[aria-label$='longer']").first.click()
-            shown_total_ms(page, page.locator("#studio-total").get_attribute("data-ms"))
+            total = shown_total_ms(page, page.locator("#studio-total").get_attribute("data-ms"))
+            music = [page.locator("#studio-music option").all_inner_texts(), page.locator("#studio-music_level option:checked").inner_text()]
+            # The plan takes the music and its level; music adds no time.
+            plans = []
+            for select, value, sent in (("#studio-music", "tone.wav", '"music":"tone.wav"'), ("#studio-music_level", "-24", '"music_level":"-24"')):
+                with page.expect_response(lambda r, sent=sent: "studio/plan?" in r.url and sent in unquote(r.url)) as planned:
+                    page.select_option(select, value)
+                plans.append(planned.value.json())
         context.close()
     assert problems == []
+    if studio:
+        assert music == [["none", "tone.wav"], "\u221220 (default)"]
+        assert [plan["duration_ms"] for plan in plans] == [total, total]
 
 
 def test_every_control_is_reachable_by_keyboard(browser, studio_folder):

@@ -79,7 +79,7 @@ def mutated_forms():
     good = form()
     paths = [("base",), ("language",), ("title",), ("stretches",), ("stretches", 0), ("stretches", 0, "id"), ("stretches", 0, "hold"),
              ("stretches", 0, "rest"), ("stretches", 0, "sides"), ("settings",), ("settings", "guidance"),
-             ("settings", "engine"), ("settings", "voice"), ("settings", "pace")]
+             ("settings", "engine"), ("settings", "voice"), ("settings", "pace"), ("settings", "music"), ("settings", "music_level")]
 
     def swap(path, value):
         data = json.loads(json.dumps(good))

@@ -21,6 +21,7 @@ from starlette.routing import Route
 from ..errors import RoutineError
 from .studio import Studio, StudioBusy
 from .studio_form import FORM_SOURCE, choices, describe_bases, find_bases, routine_from_form
+from .studio_music import music_files
 from .studio_voices import listed_voices, studio_voices
 
 MAX_FORM_BYTES = 16 * 1024  # a 50-stretch form is under 4 kB
@@ -33,14 +34,14 @@ def studio_routes(folder: Path, studio: Studio, body_timeout_s: float) -> list[R
         return studio_voices(folder, listed_once())  # voice files in the folder may come and go
 
     def options(request: Request) -> Response:
-        return JSONResponse({"bases": describe_bases(find_bases(folder)), **choices(voices())})
+        return JSONResponse({"bases": describe_bases(find_bases(folder)), **choices(voices(), music_files(folder))})
 
     def plan(request: Request) -> Response:
         raw = request.query_params.get("form", "")
         if len(raw) > MAX_FORM_BYTES:
             return _refused("the form is too large", 413)
         try:
-            _, routine = routine_from_form(_json(raw), find_bases(folder), voices())
+            _, routine = routine_from_form(_json(raw), find_bases(folder), voices(), music_files(folder))
             from ..cache import PhraseCache
             from ..pipeline import cached_lengths, plan as plan_routine
             from ..settings import resolve_settings
@@ -67,7 +68,8 @@ def studio_routes(folder: Path, studio: Studio, body_timeout_s: float) -> list[R
         if waited.cancelled_caught:
             return _refused("the form took too long to arrive", 408, close=True)
         try:
-            text, routine = routine_from_form(_json(body.decode("utf-8", errors="replace")), find_bases(folder), voices())
+            form = _json(body.decode("utf-8", errors="replace"))
+            text, routine = routine_from_form(form, find_bases(folder), voices(), music_files(folder))
             job = studio.submit(text, routine)
         except RoutineError as e:
             return _refused(_message(e))

@@ -21,14 +21,18 @@ from ..errors import RoutineError
 from ..language import available_languages, language_tag, load_language
 from ..names import slug
 from ..routine import MAX_STRETCHES, SIDES, Routine, builtin_ids, builtin_languages, parse_routine, read_routine_text
-from ..settings import GUIDANCE_LEVELS, PACES, Settings
+from ..settings import GUIDANCE_LEVELS, MUSIC_LEVEL_RANGE_LU, PACES, SETTINGS, Settings, check_setting
+from .studio_music import DEFAULT_MUSIC_LEVEL, MUSIC_LEVELS, MusicFiles
 from .studio_voices import Voices, describe_voices, voice_refusal
 
 FORM_SOURCE = "form"
 MAX_TITLE = 80
 MAX_TAG = 35  # RFC 5646: the longest language tag implementations need to take
 # The settings the form sets, with their labels on the page; the template shows a choice for each.
-FORM_SETTINGS = {"guidance": "Guidance", "pace": "Pace", "engine": "Voice engine", "voice": "Voice"}
+FORM_SETTINGS = {
+    "guidance": "Guidance", "pace": "Pace", "engine": "Voice engine", "voice": "Voice", "music": "Music", "music_level": "Music level (LU)"
+}
+MUSIC_SETTINGS = ("music", "music_level")
 STRETCH_CHANGES = ("hold", "sides", "rest")
 MAX_NUMBER = 1e9  # seconds: far beyond any hold, so the loader's range check has the last word
 
@@ -98,7 +102,7 @@ def describe_bases(bases: Mapping[str, Base]) -> list[dict]:
                 language: {"title": version.routine.title, "names": {s.id: s.name for s in version.routine.stretches}}
                 for language, version in base.versions.items()
             },
-            "settings": {name: base.routine.settings.get(name) for name in FORM_SETTINGS},
+            "settings": _shown_settings(base),
             "stretches": [
                 {"id": s.id, "name": s.name, "hold_s": s.hold_ms / 1000, "sides": s.sides, "rest_s": s.rest_ms / 1000}
                 for s in base.routine.stretches
@@ -108,8 +112,17 @@ def describe_bases(bases: Mapping[str, Base]) -> list[dict]:
     ]
 
 
-def choices(voices: Voices) -> dict:
-    """The options the form offers: languages, guidance levels, paces, sides, each engine's voices, and the defaults."""
+def _shown_settings(base: Base) -> dict:
+    """The base's settings as the form shows them; its music only by the name of a file beside it."""
+    shown = {name: base.routine.settings.get(SETTINGS[name][0]) for name in FORM_SETTINGS}
+    music = Path(shown["music"]) if shown["music"] else None
+    shown["music"] = music.name if music and base.folder is not None and music.parent == base.folder else None
+    return shown
+
+
+def choices(voices: Voices, music: MusicFiles | None = None) -> dict:
+    """The options the form offers: languages, guidance levels, paces, sides, each engine's voices, the music
+    files and levels, and the defaults."""
     languages = [{"tag": tag, "name": load_language(tag).name} for tag in available_languages()]
     defaults = {name: getattr(Settings, name) for name in ("guidance", "pace", "engine")}
     return {
@@ -118,15 +131,21 @@ def choices(voices: Voices) -> dict:
         "pace": list(PACES),
         "sides": list(SIDES),
         **describe_voices(voices),
-        "defaults": defaults,
+        "music": list(music.names) if music else [],
+        "music_levels": list(MUSIC_LEVELS),
+        "defaults": defaults | {"music_level": DEFAULT_MUSIC_LEVEL},
     }
 
 
-def routine_from_form(form: object, bases: Mapping[str, Base], voices: Voices | None = None) -> tuple[str, Routine]:
+def routine_from_form(
+    form: object, bases: Mapping[str, Base], voices: Voices | None = None, music: MusicFiles | None = None
+) -> tuple[str, Routine]:
     """The routine file the form describes, and the routine it loads as.
 
     ``voices`` (from ``studio_voices``) are the only voices the form may name, and the voice
     (or the engine's own, when the form leaves it to the engine) must speak the form's language.
+    ``music`` (from ``studio_music``) holds the only music files it may name, by file name; the
+    routine file is saved in their folder, so its music is beside it.
 
     Raises:
         RoutineError: naming the form field that is wrong, with the loader's own message.
@@ -151,10 +170,15 @@ def routine_from_form(form: object, bases: Mapping[str, Base], voices: Voices | 
     file_settings.update(_chosen_settings(form.get("settings", {}), version.routine, voices or {}))
     if isinstance(form.get("settings"), dict) and form["settings"].get("voice") == "":
         file_settings.pop("voice", None)  # "default": the engine's voice for the language, not the base's
+    # The music is the form's choice alone, even against the base's: never a file it did not offer.
+    for setting in MUSIC_SETTINGS:
+        file_settings.pop(setting, None)
+    file_settings.update(_chosen_music(form.get("settings", {}), music))
     import tomli_w
 
     text = tomli_w.dumps(data)
-    routine = parse_routine(text, source=FORM_SOURCE, default_id=name, folder=base.folder)
+    folder = base.folder if base.folder is not None else music.folder if music else None
+    routine = parse_routine(text, source=FORM_SOURCE, default_id=name, folder=folder)
     refusal = voice_refusal(routine, voices or {})
     if refusal:
         raise RoutineError(refusal, source=FORM_SOURCE, field="settings.voice")
@@ -208,6 +232,8 @@ def _chosen_settings(settings: object, base: Routine, voices: Voices) -> dict:
         # Only what the form offers: nothing that names a file on this computer (cover, chimes).
         if name not in FORM_SETTINGS:
             raise RoutineError(f"the studio sets only {', '.join(FORM_SETTINGS)}", source=FORM_SOURCE, field=f"settings.{name}")
+        if name in MUSIC_SETTINGS:
+            continue  # _chosen_music
         if value not in (None, ""):
             chosen[name] = _plain(value, f"settings.{name}", numbers=False)
     if "voice" in chosen:
@@ -218,6 +244,26 @@ def _chosen_settings(settings: object, base: Routine, voices: Voices) -> dict:
             raise RoutineError(f"not a voice of {engine} here; choose one the form lists", source=FORM_SOURCE, field="settings.voice")
         chosen["voice"] = voice.setting
     return chosen
+
+
+def _chosen_music(settings: dict, offered: MusicFiles | None) -> dict:
+    """The form's music as a routine file in the shared folder has it: the name of a file offered there,
+    and its level (checked even without music, as every value the form sends is); none when it names none."""
+    level = settings.get("music_level")
+    if level not in (None, ""):
+        try:
+            level = check_setting("music_level", level)[1]
+        except OverflowError:  # a whole number too long to be a float, far out of range
+            low, high = MUSIC_LEVEL_RANGE_LU
+            raise RoutineError(f"out of range ({low:g} to {high:g})", source=FORM_SOURCE, field="settings.music_level") from None
+        except ValueError as e:
+            raise RoutineError(str(e), source=FORM_SOURCE, field="settings.music_level") from None
+    chosen = settings.get("music")
+    if chosen in (None, ""):
+        return {}
+    if not isinstance(chosen, str) or offered is None or chosen not in offered.names:
+        raise RoutineError("not a music file in the shared folder; choose one the form lists", source=FORM_SOURCE, field="settings.music")
+    return {"music": chosen} | ({"music_level": level} if level not in (None, "") else {})
 
 
 def _plain(value: object, field: str, numbers: bool = True) -> str | int | float:

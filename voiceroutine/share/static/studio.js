@@ -19,6 +19,12 @@ async function getJSON(url, init) {
 function fill(select, items, chosen) {
   select.replaceChildren(...items.map(([value, label]) => new Option(label, value, false, value === chosen)));
 }
+// The music's level in the holds, in LU under the voice: "−20 (default)".
+function levelLabel(lu) {
+  const levels = options.music_levels, loudest = levels[levels.length - 1];
+  const note = lu === options.defaults.music_level ? " (default)" : lu === levels[0] ? " (quietest)" : lu === loudest ? " (loudest)" : "";
+  return `\u2212${-lu}${note}`;
+}
 function clock(ms) {
   const s = Math.round(ms / 1000), h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60, sec = String(s % 60).padStart(2, "0");
   return h ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
@@ -71,6 +77,11 @@ function showSettings(chosen) {
     if (name === "engine") {
       const engine = options.engines[chosen.engine] ? chosen.engine : options.defaults.engine;
       fill(select, Object.keys(options.engines).map(e => [e, e === "piper" ? "Piper (natural)" : "espeak (pyttsx3)"]), engine);
+    } else if (name === "music") {
+      fill(select, [["", "none"], ...options.music.map(file => [file, file])], chosen.music || "");
+    } else if (name === "music_level") {
+      const level = options.music_levels.includes(chosen.music_level) ? chosen.music_level : options.defaults.music_level;
+      fill(select, options.music_levels.map(lu => [String(lu), levelLabel(lu)]), String(level));
     } else if (Array.isArray(options[name])) {
       fill(select, options[name].map(value => [value, value]), chosen[name] || options.defaults[name]);
     }
