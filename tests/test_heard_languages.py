@@ -5,7 +5,7 @@ espeak's accent makes recognition imperfect, so each spoken phrase counts as hea
 Whisper writes inside its time span resembles its text (accents folded, letters compared), and
 a language passes when enough phrases are heard. Measured on the build below (bed-back, two
 stretches, 3 s holds), phrases heard: en 1.00, es 0.96, de 1.00, fr 0.70 (language detected with
-p = 0.96, 0.95, 0.71, 0.55); with the manifest's times moved 3 s either way, 0.43 at most (fr 0.15);
+p = 0.96, 0.96, 0.67, 0.56); with the manifest's times moved 3 s either way, 0.48 at most (fr 0.10);
 with another language's audio, 0.00 and that other language detected. Whisper base hears espeak's
 French worst, hence its lower bar.
 """
