@@ -13,7 +13,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCKS = {"core.txt": (), "neural.txt": ("neural",), "dev.txt": ("dev", "neural")}
+LOCKS = {"core.txt": (), "neural.txt": ("neural",), "hibari.txt": ("hibari",), "dev.txt": ("dev", "neural", "hibari")}
 PIN = re.compile(r"^([A-Za-z0-9._-]+)==([^\s;\\]+)\s*(?:;\s*([^\\]+?))?\s*\\?$")
 
 
@@ -57,7 +57,7 @@ def test_the_tests_run_on_the_locked_versions():
     locked = pins("dev.txt")
     assert "click" in locked
     wrong = {name: (installed(name), version) for name, version in locked.items() if installed(name) != version}
-    assert not wrong, f"installed versus locked: {wrong}; run ./scripts/setup dev,neural"
+    assert not wrong, f"installed versus locked: {wrong}; run ./scripts/setup dev,neural,hibari"
 
 
 def installed(name: str) -> str:

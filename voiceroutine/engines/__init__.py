@@ -44,6 +44,7 @@ class Engine(Protocol):
 ENGINES = {
     "pyttsx3": "voiceroutine.engines.pyttsx3_engine:Pyttsx3Engine",
     "piper": "voiceroutine.engines.piper_engine:PiperEngine",
+    "hibari": "voiceroutine.engines.hibari_engine:HibariEngine",
 }
 
 
