@@ -88,7 +88,8 @@ class HibariEngine:
             model = _local_model(name)
             if model is not None:
                 where = "bundled" if entry.get("bundled") else "downloaded earlier"
-                label = f"{name.capitalize()}, {_accent(entry)} English, {entry['gender']}, {where}"
+                person = {"female": "a woman's", "male": "a man's"}.get(entry["gender"], "a")
+                label = f"{name.capitalize()}: {_accent(entry)} English, {person} voice ({where})"
                 found.append(Voice(name, label, (entry["language"].lower(),)))
         return found
 
@@ -106,7 +107,7 @@ class HibariEngine:
             name = voice or BUNDLED
             if _local_model(name) is None:
                 raise RoutineError(
-                    f"hibari's voice {name!r} is not on this computer and builds never download; "
+                    f"hibari's voice {name!r} is not on this computer (hibari would download it; a build never does); "
                     "`voiceroutine voices --engine hibari` lists those that are",
                     source="--voice",
                 )

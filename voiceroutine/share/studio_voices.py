@@ -23,6 +23,8 @@ from ..routine import Routine
 from ..settings import Settings
 
 VOICE_FILE_ENGINE = "piper"  # voice files in the shared folder are Piper's (.onnx with its .onnx.json)
+# The engines the studio offers, each when installed (its module has the engine's name), as the form names them.
+ENGINE_NAMES = {"pyttsx3": "espeak (pyttsx3)", "piper": "Piper (natural)", "hibari": "hibari (natural, clearest)"}
 
 
 @dataclass(frozen=True)
@@ -57,8 +59,8 @@ def listed_voices() -> dict[str, EngineVoices]:
     from ..engines import get_engine
 
     engines = {}
-    for name, module in (("pyttsx3", "pyttsx3"), ("piper", "piper")):
-        if importlib.util.find_spec(module) is None:
+    for name in ENGINE_NAMES:
+        if importlib.util.find_spec(name) is None:
             continue
         try:
             engine = get_engine(name)
@@ -95,8 +97,9 @@ def studio_voices(folder: Path, listed: Mapping[str, EngineVoices]) -> dict[str,
 
 
 def describe_voices(voices: Voices) -> dict:
-    """What the form shows: each engine's voices with the languages they speak, and its voice for each language."""
+    """What the form shows: each engine's name, voices with the languages they speak, and its voice for each language."""
     return {
+        "engine_names": {engine: ENGINE_NAMES.get(engine, engine) for engine in voices},
         "engines": {
             engine: [{"id": v.id, "name": v.name, "languages": list(v.languages)} for v in listed.voices.values()]
             for engine, listed in voices.items()

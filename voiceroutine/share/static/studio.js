@@ -76,7 +76,7 @@ function showSettings(chosen) {
     const name = select.dataset.setting;
     if (name === "engine") {
       const engine = options.engines[chosen.engine] ? chosen.engine : options.defaults.engine;
-      fill(select, Object.keys(options.engines).map(e => [e, e === "piper" ? "Piper (natural)" : "espeak (pyttsx3)"]), engine);
+      fill(select, Object.keys(options.engines).map(e => [e, options.engine_names[e]]), engine);
     } else if (name === "music") {
       fill(select, [["", "none"], ...options.music.map(file => [file, file])], chosen.music || "");
     } else if (name === "music_level") {
