@@ -10,10 +10,11 @@ Builds and floors are measured in turns, so both meet the same load on a
 shared machine; "x floor" is the median of each build's time over the floor
 taken just after it. A cold build is compared with scripts/naive.py, the
 plain script a user would write from the design card, run in the same
-rounds. Piper rows need the neural extra (./scripts/test installs it).
+rounds. Piper rows need the neural extra, hibari rows the hibari extra
+(./scripts/test installs both).
 
     .venv/bin/python scripts/bench.py            # median of 3 for the warm rows
-    .venv/bin/python scripts/bench.py --runs 1 --no-piper
+    .venv/bin/python scripts/bench.py --runs 1 --no-piper --no-hibari
 """
 
 from __future__ import annotations
@@ -362,6 +363,33 @@ def piper_rows(tmp: Path, runs: int) -> list[Row]:
     ]
 
 
+def hibari_rows(tmp: Path, runs: int) -> list[Row]:
+    """Cold builds with one job and with one per core, and a warm rebuild, beside Piper's.
+
+    Synthesis time is a cold build less a warm build of the same routine; the one-job build's
+    speech made per second is held to the 16x real time per core hibari was chosen for.
+    """
+    serial_cache, cache = tmp / "hibari-cache-1", tmp / "hibari-cache"
+    serial = build(["--engine", "hibari", "--jobs", "1"], tmp / "hibari1.mp3", serial_cache)
+    parallel = build(["--engine", "hibari"], tmp / "hibari.mp3", cache)
+    warm_same = median_run([build(["--engine", "hibari"], tmp / "hibari-again.mp3", cache) for _ in range(runs)])
+    events = json.loads((tmp / "hibari.json").read_text())["events"]
+    speech_s = sum((e["end_ms"] - e["start_ms"]) / 1000 for e in {e["text"]: e for e in events if e["kind"] == "speech"}.values())
+    serial_synthesis = serial.wall_s - warm_same.wall_s
+    rtf = speech_s / serial_synthesis
+    warm = median_run([build(["--engine", "hibari", "--hold", "20s"], tmp / "hibari-warm.mp3", cache) for _ in range(runs)])
+    return [
+        Row(
+            "bed-back, hibari, cold, 1 job",
+            serial,
+            target=f"synthesis {serial_synthesis:.1f} s, speech {speech_s:.0f} s: {rtf:.0f}x real time, over 16x",
+            met="yes" if rtf > 16 else "NO",
+        ),
+        Row(f"bed-back, hibari, cold, {CORES} jobs", parallel, target=f"synthesis {parallel.wall_s - warm_same.wall_s:.1f} s"),
+        Row("bed-back, hibari, warm, new --hold", warm, target="0 phrases synthesised", met="yes" if warm.synthesised == 0 else "NO"),
+    ]
+
+
 def share_figures(folder: Path, runs: int) -> list[tuple[str, str, str, str]]:
     """`voiceroutine share` on loopback: page and feed times, requests on a kept-alive connection, and 50 phones
     downloading at once.
@@ -485,6 +513,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="repeat each warm case (and its floor) and keep the median")
     parser.add_argument("--no-piper", action="store_true", help="skip the piper engine rows")
+    parser.add_argument("--no-hibari", action="store_true", help="skip the hibari engine rows")
     options = parser.parse_args()
     # The WAVs the floors read are kept in memory where there is a RAM folder, so no floor waits for the disk.
     ram = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
@@ -503,6 +532,8 @@ def main() -> None:
         share = share_figures(shared, options.runs)
         if not options.no_piper:
             rows += piper_rows(tmp, options.runs)
+        if not options.no_hibari:
+            rows += hibari_rows(tmp, options.runs)
     print_table(rows + startup, options.runs)
     print()
     print_rows(("share", "measured", "target", "met"), share)
