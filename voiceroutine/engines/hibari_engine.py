@@ -144,12 +144,11 @@ class HibariEngine:
             from hibari import Hibari
             from hibari.g2p import G2P
 
+            model, british = self._model_file(voice), self._british(voice)
             try:
                 # The model's path is given, so hibari never looks for (or downloads) a voice itself;
                 # one onnxruntime thread: builds run a process per core instead.
-                self._models[voice] = Hibari(model=str(self._model_file(voice)), threads=1, g2p=G2P(british=self._british(voice)))
-            except SynthesisError:
-                raise
+                self._models[voice] = Hibari(model=str(model), threads=1, g2p=G2P(british=british))
             except Exception as e:  # onnxruntime raises its own types for a bad model
                 raise SynthesisError(f"cannot load the hibari voice {voice}: {e}") from e
         return self._models[voice]
