@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from .errors import EncoderError, RoutineError
 from .fit import fit_to_length
-from .routine import Routine
 from .language import load_language
+from .routine import Routine
 from .script import Script, SpeechLength, build_script
 from .settings import Settings
 from .sounds import chime_lengths_ms, chime_sources
