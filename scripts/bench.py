@@ -193,7 +193,7 @@ def circuits(tmp: Path, times: int) -> Path:
     first = text.index("[[stretch]]")
     head, stretches = text[:first], text[first:]
     rounds = [stretches] + [re.sub(r'^id = "(.+)"$', rf'id = "\1-{n}"', stretches, flags=re.M) for n in range(2, times + 1)]
-    path.write_text(head.replace('id = "bed-back"', f'id = "circuits-{times}"', 1) + "\n".join(rounds))
+    path.write_text(head + "\n".join(rounds))  # its id is its file name, circuits-<times>
     return path
 
 
@@ -305,8 +305,7 @@ def startup_rows(tmp: Path, cache: Path, runs: int) -> list[Row]:
     files = []
     for day in ("monday", "tuesday", "wednesday", "thursday"):
         path = tmp / f"{day}.toml"
-        subprocess.run([sys.executable, "-m", "voiceroutine", "init", "bed-back", str(path)], check=True, capture_output=True)
-        path.write_text(path.read_text().replace('id = "bed-back"', f'id = "{day}"', 1))
+        subprocess.run([sys.executable, "-m", "voiceroutine", "init", "bed-back", str(path)], check=True, capture_output=True)  # id: the day
         files.append(str(path))
     env = {**os.environ, "VOICEROUTINE_CACHE": str(cache)}
     batch = {}

@@ -400,26 +400,28 @@ def test_usage_errors_are_one_line_with_status_2(args, expected):
 
 
 def test_init_gives_the_copy_the_id_of_its_file_name_and_keeps_the_rest(run, tmp_path):
-    """Building the copy writes out/<its name>.*, never over the built-in routine's own files."""
+    """The copy has no id line, so its id is its file name: building it writes out/<its name>.*,
+    never over the built-in routine's files, and a copy of the copy gets its own name in turn."""
     from voiceroutine.routine import read_routine_text
 
     assert run("init", "bed-back", "My Mornings.toml").exit_code == 0
     original = read_routine_text("bed-back").text.splitlines()
     copy = (tmp_path / "My Mornings.toml").read_text().splitlines()
-    changed = [(a, b) for a, b in zip(original, copy) if a != b]
-    assert len(copy) == len(original) and changed == [('id = "bed-back"', 'id = "my-mornings"')]
+    assert [line for line in original if line not in copy] == ['id = "bed-back"'] and len(copy) == len(original) - 1
     result = run("build", "My Mornings.toml", "--only", "butterfly", "--hold", "2s")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "out").glob("*.mp3")) == ["my-mornings.mp3"]
+    (tmp_path / "thursday.toml").write_text((tmp_path / "My Mornings.toml").read_text())
+    assert json.loads(run("plan", "--json", "thursday.toml").output)["routine"]["id"] == "thursday"
 
 
-def test_init_adds_an_id_to_a_routine_file_without_one(run, tmp_path):
+def test_init_of_a_routine_file_without_an_id_keeps_it_without_one(run, tmp_path):
     (tmp_path / "plain.toml").write_text('[routine]  # mine\ntitle = "Plain"\n[[stretch]]\nid = "a"\nname = "A"\nsteps = ["s"]\n')
     result = run("init", "plain.toml", "evening.toml")
     assert result.exit_code == 0, result.output
     assert "routine id evening" in result.output
     text = (tmp_path / "evening.toml").read_text()
-    assert text == '[routine]  # mine\nid = "evening"\ntitle = "Plain"\n[[stretch]]\nid = "a"\nname = "A"\nsteps = ["s"]\n'
+    assert text == '[routine]  # mine\ntitle = "Plain"\n[[stretch]]\nid = "a"\nname = "A"\nsteps = ["s"]\n'
     assert json.loads(run("plan", "--json", "evening.toml").output)["routine"]["id"] == "evening"
 
 
@@ -476,3 +478,18 @@ def test_batch_lines_say_which_routines_left_cues_out(run, tmp_path):
     assert lines[monday + 1] == "        2 cues left out: the holds are too short for them; see `voiceroutine plan monday.toml --time-left 5s`"
     tuesday = lines.index(next(line for line in lines if line.startswith("ok      tuesday.toml")))
     assert not lines[tuesday + 1].startswith("        ")
+
+
+def test_a_build_says_what_of_the_earlier_build_of_its_name_it_removed(run, tmp_path):
+    """Building an M4B after the MP3 of the same name replaces it; the summary says so, not only --verbose."""
+    assert run("build", "--only", "butterfly", "--hold", "2s", "--split").exit_code == 0
+    again = run("build", "--only", "butterfly", "--hold", "2s", "--format", "m4b", "--no-sidecars")
+    assert again.exit_code == 0, again.output
+    lines = again.output.splitlines()
+    assert lines[0].startswith("Wrote out/bed-back.m4b")
+    assert lines[1] == (
+        "Removed what the earlier build of this name wrote and this one did not: "
+        "out/bed-back-tracks/ (4 files), out/bed-back.lrc, out/bed-back.mp3, out/bed-back.vtt"
+    )
+    quiet = run("build", "--only", "butterfly", "--hold", "2s", "--format", "m4b", "--no-sidecars")
+    assert "Removed" not in quiet.output  # nothing of its own name left to take away

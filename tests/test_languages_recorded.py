@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from voiceroutine import Settings, build
+from voiceroutine.cache import PhraseCache
 from voiceroutine.cli import cli
 from voiceroutine.cover import make_cover
 from voiceroutine.routine import parse_routine
@@ -76,6 +77,20 @@ def test_m4b_and_opus_carry_the_language(tmp_path, spanish, engine, fmt, where):
         assert {k.lower(): v for k, v in probed["streams"][0]["tags"].items()}["language"] == "es"
 
 
+@pytest.mark.integration
+def test_plan_finds_each_languages_own_cached_lengths(tmp_path, spanish, short_routine, engine):
+    """The default voice is another voice in each language: a Spanish build's clips never stand in
+    for an English plan's, and the Spanish plan is the Spanish build's own timeline."""
+    from voiceroutine.pipeline import cached_lengths, plan
+
+    cache = PhraseCache(tmp_path / "cache")
+    built = build(spanish, Settings(), tmp_path / "rodillas.mp3", engine=engine, cache=cache)
+    known = cached_lengths(spanish, Settings(), cache)
+    assert set(known) == set(built.script.possible_phrases)
+    assert plan(spanish, Settings(), known).duration_ms == built.script.duration_ms
+    assert cached_lengths(short_routine, Settings(), cache) == {}
+
+
 def test_the_command_line_picks_a_translation_and_refuses_a_language_it_lacks(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli, ["plan", "--language", "de", "--json"])
@@ -97,7 +112,8 @@ def test_list_and_init_know_the_translations(tmp_path, monkeypatch):
     made = CliRunner().invoke(cli, ["init", "bed-back", "mi-rutina.toml", "--language", "es"])
     assert made.exit_code == 0, made.output
     text = (tmp_path / "mi-rutina.toml").read_text()
-    assert 'id = "mi-rutina"' in text and 'language = "es"' in text and "Túmbate" in text
+    assert 'id = "bed-back-es"' not in text and 'language = "es"' in text and "Túmbate" in text
+    assert json.loads(CliRunner().invoke(cli, ["plan", "--json", "mi-rutina.toml"]).output)["routine"]["id"] == "mi-rutina"
 
 
 @needs_piper

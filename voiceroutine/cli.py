@@ -18,7 +18,7 @@ import click
 
 from . import __version__
 from .checks import duration_in
-from .cli_parts import CONTEXT, DEFAULT_ROUTINE, Group, InputError, ProgressBars, check_output, count, cues_left_out, dropped_in, reports_errors, routine_options
+from .cli_parts import CONTEXT, DEFAULT_ROUTINE, Group, InputError, ProgressBars, check_output, count, cues_left_out, dropped_in, removed_line, reports_errors, routine_options
 from .durations import format_clock, format_duration
 from .engines import ENGINES
 from .errors import RoutineError
@@ -94,6 +94,8 @@ def build(routines, output, jobs, quiet, **options) -> None:
     if not quiet:
         made = _built(result.script.duration_ms, len(result.routine.stretches), result.synthesised)
         click.echo(f"Wrote {result.audio_path} ({made}) and {result.manifest_path}")
+        if result.removed:
+            click.echo(removed_line(result.removed))
         if result.script.dropped:
             click.echo(cues_left_out(len(result.script.dropped), routines[0] if routines else None, options, plan.params))
 

@@ -152,7 +152,18 @@ def cues_left_out(dropped: int, ref: str | None, options: dict, plan_params: lis
         value = options.get(param.name)
         if isinstance(param, click.Option) and value not in (None, (), False):
             words += [arg for item in (value if param.multiple else [value]) for arg in (max(param.opts, key=len), str(item))]
-    return f"{count(dropped, 'cue')} left out: the holds are too short for them; see `{shlex.join(words)}`"
+    why = "a hold is too short for it" if dropped == 1 else "the holds are too short for them"
+    return f"{count(dropped, 'cue')} left out: {why}; see `{shlex.join(words)}`"
+
+
+def removed_line(removed: tuple[Path, ...]) -> str:
+    """What a build took away of the earlier build of its name (a tracks folder counted as one)."""
+    shown: dict[str, int] = {}
+    for path in removed:
+        name = f"{path.parent}{os.sep}" if path.parent.name.endswith("-tracks") else str(path)
+        shown[name] = shown.get(name, 0) + 1
+    listed = ", ".join(name if n == 1 or not name.endswith(os.sep) else f"{name} ({count(n, 'file')})" for name, n in shown.items())
+    return f"Removed what the earlier build of this name wrote and this one did not: {listed}"
 
 
 def dropped_in(audio_path: str) -> int:

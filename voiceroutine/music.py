@@ -85,7 +85,8 @@ def load_music(path: Path, rate: int, target_lufs: float, level_lu: float, cache
     loudness_key = hashlib.sha256(f"{key} loudness".encode()).hexdigest()
     note = cache.get_note(loudness_key)
     if note is None:
-        measured = integrated_lufs([(clip.samples, [0])], clip.frames, rate) if clip.frames else None
+        # Measured over one gating block at least: a track shorter than that is still heard.
+        measured = integrated_lufs([(clip.samples, [0])], max(clip.frames, rate * 4 // 10), rate) if clip.frames else None
         note = "silent" if measured is None else f"{measured:.4f}"
         cache.put_note(loudness_key, note)
     lufs = None if note == "silent" else float(note)  # as kept, so a rebuild sets the same gain

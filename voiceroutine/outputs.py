@@ -65,8 +65,9 @@ def _words(script: Script, start_ms: int = 0, end_ms: int | None = None) -> list
     return [(e.text, e.start_ms - start_ms) for e in script.events if isinstance(e, Speech) and start_ms <= e.start_ms < end]
 
 
-def write_outputs(rendered: Rendered, output: Path, progress: Progress | None = None) -> Path:
-    """Write every file of the build; return the manifest's path.
+def write_outputs(rendered: Rendered, output: Path, progress: Progress | None = None) -> tuple[Path, tuple[Path, ...]]:
+    """Write every file of the build; return the manifest's path, and the files of the earlier
+    build of this name that this one no longer writes, now removed.
 
     Another build writing the same output, in any format (they share the manifest), waits, so the
     files on disk all come from one build.
@@ -75,7 +76,7 @@ def write_outputs(rendered: Rendered, output: Path, progress: Progress | None = 
         return _write_outputs(rendered, output, progress)
 
 
-def _write_outputs(rendered: Rendered, output: Path, progress: Progress | None) -> Path:
+def _write_outputs(rendered: Rendered, output: Path, progress: Progress | None) -> tuple[Path, tuple[Path, ...]]:
     routine, settings, script = rendered.routine, rendered.settings, rendered.script
     fmt, rate = settings.format, settings.sample_rate
     earlier = earlier_build(output)  # read before anything is written over it
@@ -122,8 +123,7 @@ def _write_outputs(rendered: Rendered, output: Path, progress: Progress | None) 
     manifest = manifest_path(output)
     described = make_manifest(routine, settings, script, output, files, rendered.music.to_dict() if rendered.music else None)
     write_json(manifest, described)
-    remove_leftovers(earlier, output, listed_files(described))
-    return manifest
+    return manifest, remove_leftovers(earlier, output, listed_files(described))
 
 
 def _write_tracks(rendered: Rendered, output: Path, base: TrackTags, earlier: EarlierBuild | None, progress: Progress | None) -> dict:

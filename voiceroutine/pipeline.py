@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .engines import Engine
     from .music import Music, MusicBed
     from .outputs import Rendered
-    from .synthesis import Progress, SpeechWorkers
+    from .synthesis import AskedVoice, Progress, SpeechWorkers
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ class BuildResult:
     script: Script
     settings: Settings  # as used: the voice resolved to the engine's own id
     synthesised: int
+    removed: tuple[Path, ...] = ()  # what the earlier build of this name wrote and this one did not
 
 
 def _lay_out(routine: Routine, settings: Settings, speech_ms: SpeechLength, chime_ms: dict[str, int]) -> tuple[Routine, Script]:
@@ -66,7 +67,14 @@ def cached_lengths(routine: Routine, settings: Settings, cache: PhraseCache) -> 
     from .synthesis import cached_lengths as lengths_in_cache
 
     phrases = plan(routine, replace(settings, length_ms=None)).possible_phrases
-    return lengths_in_cache(cache, settings.engine, settings.voice, settings.rate, settings.sample_rate, phrases)
+    return lengths_in_cache(cache, _asked(settings.engine, routine, settings), phrases)
+
+
+def _asked(engine_name: str, routine: Routine, settings: Settings):
+    """The voice as ``settings`` ask for it, before an engine resolves it."""
+    from .synthesis import AskedVoice
+
+    return AskedVoice(engine_name, settings.voice, routine.language, settings.rate, settings.sample_rate)
 
 
 Chimes = dict[str, "Clip"]
@@ -80,17 +88,25 @@ def _bed(music: Music | None, script: Script, settings: Settings) -> MusicBed | 
 
 
 def _replay(
-    routine: Routine, settings: Settings, engine: Engine, phrases: tuple[str, ...], chimes: Chimes, cache: PhraseCache, music: Music | None
+    routine: Routine,
+    settings: Settings,
+    engine: Engine,
+    phrases: tuple[str, ...],
+    chimes: Chimes,
+    cache: PhraseCache,
+    music: Music | None,
+    asked: AskedVoice,
 ) -> tuple[Rendered, int] | None:
     """The sounds an earlier build leveled for what this one plays, found from the ids in the spoken
     clips' cache headers: a rebuild reads none of the spoken clips themselves. None if any is missing."""
     from .loudness import kept_levels
     from .outputs import Rendered
-    from .synthesis import stored_phrases
+    from .synthesis import remember_voice, stored_phrases
 
     stored = stored_phrases(engine, phrases, voice=settings.voice, rate=settings.rate, sample_rate=settings.sample_rate, cache=cache)
     if not stored:
         return None
+    remember_voice(cache, engine, asked, settings.voice)
     routine, script = _lay_out(routine, settings, lambda text: stored[text].duration_ms, _lengths(chimes))
     kept = kept_levels(script, stored, chimes, settings.sample_rate, settings.loudness_lufs, settings.format, cache, _bed(music, script, settings))
     return (Rendered(routine, settings, script, *kept, music), 0) if kept else None
@@ -105,13 +121,13 @@ def _voice_and_level(
     cache: PhraseCache,
     progress: Progress | None,
     workers: SpeechWorkers | None,
-    asked_voice: str | None,
+    asked: AskedVoice,
     music: Music | None,
 ) -> tuple[Rendered, int]:
     """Voice every phrase (from the cache or the engine, ``workers`` speaking beside this process),
     lay the routine out and level its sounds.
 
-    ``asked_voice`` is the voice as the settings named it, before the engine resolved it.
+    ``asked`` is the voice as the settings named it, before the engine resolved it.
     """
     from .loudness import level
     from .outputs import Rendered
@@ -130,7 +146,7 @@ def _voice_and_level(
     )
     if workers:
         workers.close()  # done speaking: their memory is free before the audio is made
-    remember_voice(cache, engine, asked_voice, settings.voice, settings.rate, settings.sample_rate)
+    remember_voice(cache, engine, asked, settings.voice)
     routine, script = _lay_out(routine, settings, lambda text: voiced.clips[text].duration_ms, _lengths(chimes))
     bed = _bed(music, script, settings)
     clips, chimes = level(script, voiced.clips, chimes, voiced.ids, settings.sample_rate, settings.loudness_lufs, settings.format, cache, bed)
@@ -173,24 +189,21 @@ def build(
     phrases = plan(routine, replace(settings, length_ms=None)).possible_phrases
     # Workers start first when this build will speak enough phrases to want them, so each has
     # started its engine by the time the voice is resolved and the cache read.
-    known = lengths_in_cache(cache, engine.name, settings.voice, settings.rate, settings.sample_rate, phrases)
-    workers = start_workers(engine, len(phrases) - len(known), jobs)
+    asked = _asked(engine.name, routine, settings)
+    workers = start_workers(engine, len(phrases) - len(lengths_in_cache(cache, asked, phrases)), jobs)
     try:
-        asked_voice = settings.voice
         settings = replace(settings, voice=engine.resolve_voice(settings.voice, routine.language))
         chimes = load_chimes(_chime_sources(settings), settings.sample_rate)
-        replayed = _replay(routine, settings, engine, phrases, chimes, cache, music)
-        rendered, synthesised = replayed or _voice_and_level(
-            routine, settings, engine, phrases, chimes, cache, progress, workers, asked_voice, music
-        )
+        replayed = _replay(routine, settings, engine, phrases, chimes, cache, music, asked)
+        rendered, synthesised = replayed or _voice_and_level(routine, settings, engine, phrases, chimes, cache, progress, workers, asked, music)
     finally:
         if workers:
             workers.close()
     try:
-        manifest = write_outputs(rendered, output, progress)
+        manifest, removed = write_outputs(rendered, output, progress)
     except OSError as e:
         raise EncoderError(f"cannot write {output}: {e.strerror or e}; check the folder is writable and has free space") from e
     if cache.stored:  # a rebuild that stored nothing new leaves the cache's size as it was
         cache.trim()
     log.info("wrote %s and %s", output, manifest)
-    return BuildResult(output, manifest, rendered.routine, rendered.script, settings, synthesised)
+    return BuildResult(output, manifest, rendered.routine, rendered.script, settings, synthesised, removed)

@@ -64,22 +64,36 @@ def _phrase_keys(engine: Engine, phrases: Iterable[str], voice: str, rate: int, 
     return {text: phrase_key(engine_key, text) for text in phrases}
 
 
-def _voice_note(engine_name: str, asked_voice: str | None, rate: int, sample_rate: int) -> str:
-    return hashlib.sha256(f"voice {engine_name} {asked_voice!r} rate={rate} sample_rate={sample_rate}".encode()).hexdigest()
+@dataclass(frozen=True)
+class AskedVoice:
+    """A voice as a build asks for it, before the engine resolves it: the default voice (None)
+    is another voice in each language."""
+
+    engine: str
+    voice: str | None
+    language: str
+    rate: int
+    sample_rate: int
+
+    @property
+    def note(self) -> str:
+        text = f"voice {self.engine} {self.voice!r} language={self.language} rate={self.rate} sample_rate={self.sample_rate}"
+        return hashlib.sha256(text.encode()).hexdigest()
 
 
-def remember_voice(cache: PhraseCache, engine: Engine, asked_voice: str | None, voice: str, rate: int, sample_rate: int) -> None:
-    """Note the engine key that ``asked_voice`` (None: the default) came to, so a plan can find
-    the clips of this voice in the cache without starting the engine."""
-    cache.put_note(_voice_note(engine.name, asked_voice, rate, sample_rate), json.dumps(_engine_key(engine, voice, rate, sample_rate)))
+def remember_voice(cache: PhraseCache, engine: Engine, asked: AskedVoice, voice: str) -> None:
+    """Note the engine key the ``asked`` voice came to (``voice``, resolved), so a plan can find
+    its clips in the cache without starting the engine. Nothing is written when the note stands."""
+    value = json.dumps(_engine_key(engine, voice, asked.rate, asked.sample_rate))
+    if cache.get_note(asked.note) != value:
+        cache.put_note(asked.note, value)
 
 
-def cached_lengths(
-    cache: PhraseCache, engine_name: str, asked_voice: str | None, rate: int, sample_rate: int, phrases: Iterable[str]
-) -> dict[str, int]:
-    """The length in ms of each phrase whose clip an earlier build cached in this voice, read from
-    the entries' headers: no engine is started and no audio read."""
-    note = cache.get_note(_voice_note(engine_name, asked_voice, rate, sample_rate))
+def cached_lengths(cache: PhraseCache, asked: AskedVoice, phrases: Iterable[str]) -> dict[str, int]:
+    """The length in ms of each phrase whose clip an earlier build cached in the ``asked`` voice,
+    read from the entries' headers: no engine is started and no audio read."""
+    rate, sample_rate = asked.rate, asked.sample_rate
+    note = cache.get_note(asked.note)
     try:
         engine_key = json.loads(note) if note else None
     except ValueError:

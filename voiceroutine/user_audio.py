@@ -47,5 +47,7 @@ def decode(path: Path, rate: int, max_seconds: float) -> bytes:
         raise EncoderError(MISSING) from None
     except subprocess.CalledProcessError as e:
         said = e.stderr.decode(errors="replace").strip().splitlines()
+        if any("matches no streams" in line for line in said):  # a picture, a text, a video with no sound
+            raise ValueError("it holds no audio") from None
         reason = said[-1].removeprefix(f"file:{path}: ") if said else f"ffmpeg exited with status {e.returncode}"
         raise ValueError(f"ffmpeg cannot read audio from it ({reason})") from None
