@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import os
 import signal
 import sys
 from pathlib import Path
@@ -18,7 +17,10 @@ import click
 
 from . import __version__
 from .checks import duration_in
-from .cli_parts import CONTEXT, DEFAULT_ROUTINE, Group, InputError, ProgressBars, check_output, count, cues_left_out, dropped_in, removed_line, reports_errors, routine_options
+from .cli_parts import (
+    CONTEXT, DEFAULT_ROUTINE, Group, InputError, ProgressBars, build_many, built, check_output, count, cues_left_out,
+    removed_line, reports_errors, routine_options,
+)  # fmt: skip
 from .durations import format_clock, format_duration
 from .engines import ENGINES
 from .errors import RoutineError
@@ -80,7 +82,7 @@ def build(routines, output, jobs, quiet, **options) -> None:
     """
     check_output(output)
     if len(routines) > 1:
-        _build_many(routines, output, jobs, quiet, options)
+        build_many(routines, output, jobs, quiet, options, plan.params)
         return
     from .pipeline import build as build_routine
 
@@ -92,55 +94,12 @@ def build(routines, output, jobs, quiet, **options) -> None:
         if bars:
             bars.close()
     if not quiet:
-        made = _built(result.script.duration_ms, len(result.routine.stretches), result.synthesised)
+        made = built(result.script.duration_ms, len(result.routine.stretches), result.synthesised)
         click.echo(f"Wrote {result.audio_path} ({made}) and {result.manifest_path}")
         if result.removed:
             click.echo(removed_line(result.removed))
         if result.script.dropped:
             click.echo(cues_left_out(len(result.script.dropped), routines[0] if routines else None, options, plan.params))
-
-
-def _built(duration_ms: int, stretches: int, synthesised: int) -> str:
-    return f"{format_clock(duration_ms)}, {count(stretches, 'stretch')}, {count(synthesised, 'phrase')} synthesised"
-
-
-def _build_many(refs: tuple[str, ...], output: str | None, jobs: int | None, quiet: bool, options: dict) -> None:
-    """Build each routine into one folder, several at once; list what failed, and exit non-zero if any did."""
-    from .batch import build_all
-
-    if output and Path(output).suffix.lstrip(".").lower() in FORMATS:
-        raise InputError(f"--output: several routines go into a folder, not one file ({output})")
-    folder = output or str(DEFAULT_OUT_DIR)
-    # Check every routine first: a bad file is reported, the others still build.
-    ready, failed, targets = [], [], {}
-    for ref in refs:
-        try:
-            routine, _, path = load_for_build({**options, "routine": ref}, folder + os.sep)
-            if path in targets:
-                raise RoutineError(f"has the same id as {targets[path]} ({routine.id}); both would write {path}", source=ref)
-            targets[path] = ref
-            ready.append((ref, str(path)))
-        except RoutineError as e:
-            failed.append((ref, str(e), 2))
-    bar = click.progressbar(length=len(ready), label="Building", file=sys.stderr) if ready and not quiet and sys.stderr.isatty() else None
-    outcomes = build_all(ready, options, jobs, on_done=(lambda: bar.update(1)) if bar else None)
-    if bar:
-        bar.render_finish()
-    for outcome in outcomes:
-        if outcome.error:
-            failed.append((outcome.ref, outcome.error, 2 if outcome.input_error else 1))
-        elif not quiet:
-            made = _built(outcome.duration_ms, outcome.stretches, outcome.synthesised)
-            click.echo(f"ok      {outcome.ref} -> {outcome.audio_path} ({made})")
-            dropped = dropped_in(outcome.audio_path)
-            if dropped:
-                click.echo(f"        {cues_left_out(dropped, outcome.ref, options, plan.params)}")
-    for ref, message, _ in failed:
-        click.echo(f"FAILED  {ref}: {message.removeprefix(ref + ': ')}", err=True)
-    if not quiet:
-        click.echo(f"Built {len(refs) - len(failed)} of {len(refs)} routines" + (f"; {len(failed)} failed" if failed else ""))
-    if failed:
-        sys.exit(2 if all(code == 2 for *_, code in failed) else 1)
 
 
 @cli.command()

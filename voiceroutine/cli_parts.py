@@ -1,5 +1,5 @@
 """The command line's parts: one-line errors with their exit statuses, progress bars,
-and the options that shape a routine, shared by `build` and `plan`.
+the options that shape a routine, shared by `build` and `plan`, and the summary of a batch build.
 
 With cli.py, the only code that talks to the user: library errors become messages
 and exit statuses here, 2 when the user's input is wrong, 1 when something failed
@@ -18,10 +18,12 @@ from pathlib import Path
 
 import click
 
+from .durations import format_clock
 from .engines import ENGINES
 from .errors import RoutineError, VoiceRoutineError
+from .options import load_for_build
 from .routine import SIDES
-from .settings import GUIDANCE_LEVELS, PACES
+from .settings import DEFAULT_OUT_DIR, FORMATS, GUIDANCE_LEVELS, PACES
 from .sounds import CHIME_SETS
 
 DEFAULT_ROUTINE = "bed-back"
@@ -214,3 +216,49 @@ def routine_options(func=None, *, many: bool = False):
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def built(duration_ms: int, stretches: int, synthesised: int) -> str:
+    return f"{format_clock(duration_ms)}, {count(stretches, 'stretch')}, {count(synthesised, 'phrase')} synthesised"
+
+
+def build_many(refs: tuple[str, ...], output: str | None, jobs: int | None, quiet: bool, options: dict, plan_params: list[click.Parameter]) -> None:
+    """Build each routine into one folder, several at once; list what failed, and exit non-zero if any did.
+
+    ``plan_params``: the plan command's options, for the line that points to it when cues are left out.
+    """
+    from .batch import build_all
+
+    if output and Path(output).suffix.lstrip(".").lower() in FORMATS:
+        raise InputError(f"--output: several routines go into a folder, not one file ({output})")
+    folder = output or str(DEFAULT_OUT_DIR)
+    # Check every routine first: a bad file is reported, the others still build.
+    ready, failed, targets = [], [], {}
+    for ref in refs:
+        try:
+            routine, _, path = load_for_build({**options, "routine": ref}, folder + os.sep)
+            if path in targets:
+                raise RoutineError(f"has the same id as {targets[path]} ({routine.id}); both would write {path}", source=ref)
+            targets[path] = ref
+            ready.append((ref, str(path)))
+        except RoutineError as e:
+            failed.append((ref, str(e), 2))
+    bar = click.progressbar(length=len(ready), label="Building", file=sys.stderr) if ready and not quiet and sys.stderr.isatty() else None
+    outcomes = build_all(ready, options, jobs, on_done=(lambda: bar.update(1)) if bar else None)
+    if bar:
+        bar.render_finish()
+    for outcome in outcomes:
+        if outcome.error:
+            failed.append((outcome.ref, outcome.error, 2 if outcome.input_error else 1))
+        elif not quiet:
+            made = built(outcome.duration_ms, outcome.stretches, outcome.synthesised)
+            click.echo(f"ok      {outcome.ref} -> {outcome.audio_path} ({made})")
+            dropped = dropped_in(outcome.audio_path)
+            if dropped:
+                click.echo(f"        {cues_left_out(dropped, outcome.ref, options, plan_params)}")
+    for ref, message, _ in failed:
+        click.echo(f"FAILED  {ref}: {message.removeprefix(ref + ': ')}", err=True)
+    if not quiet:
+        click.echo(f"Built {len(refs) - len(failed)} of {len(refs)} routines" + (f"; {len(failed)} failed" if failed else ""))
+    if failed:
+        sys.exit(2 if all(code == 2 for *_, code in failed) else 1)
