@@ -224,7 +224,7 @@ def test_failed_builds_leave_the_previous_files_intact(tmp_path, monkeypatch, sh
         build(short_routine, Settings(), out, engine=_FailingEngine(engine), jobs=1)  # this engine lives in this process
     assert _snapshot(out.parent) == before
 
-    monkeypatch.setattr(export, "ffmpeg_command", lambda *a: ["ffmpeg", "-v", "error", "-i", "pipe:0", "-f", "nosuchformat", str(a[-1])])
+    monkeypatch.setattr(export, "ffmpeg_command", lambda *a, **k: ["ffmpeg", "-v", "error", "-i", "pipe:0", "-f", "nosuchformat", str(a[-1])])
     with pytest.raises(EncoderError, match="ffmpeg could not write"):
         build(short_routine, Settings(), out, engine=engine)
     assert _snapshot(out.parent) == before

@@ -709,7 +709,7 @@ def test_ffmpeg_failing_after_writing_leaves_the_previous_files(monkeypatch, ear
     out, cache = earlier
     before = _tree(out.parent)
     script = 'cat > "$1"; echo "[mp3 @ 0x1] something went wrong: Invalid data found" >&2; exit 1'
-    monkeypatch.setattr(export, "ffmpeg_command", lambda *a: ["sh", "-c", script, "sh", str(a[-1])])
+    monkeypatch.setattr(export, "ffmpeg_command", lambda *a, **k: ["sh", "-c", script, "sh", str(a[-1])])
     with pytest.raises(EncoderError, match=r"ffmpeg could not write .*short\.mp3: \[mp3 @ 0x1\] something went wrong"):
         _tone_build(short_routine, out, cache)
     assert _tree(out.parent) == before
@@ -722,7 +722,7 @@ KILLED_FFMPEG = ["sh", "-c", "head -c 200000 >/dev/null; kill -9 $$"]
 def test_ffmpeg_killed_mid_stream_leaves_the_previous_files(monkeypatch, earlier, short_routine):
     out, cache = earlier
     before = _tree(out.parent)
-    monkeypatch.setattr(export, "ffmpeg_command", lambda *a: KILLED_FFMPEG)
+    monkeypatch.setattr(export, "ffmpeg_command", lambda *a, **k: KILLED_FFMPEG)
     with pytest.raises(EncoderError) as caught:
         _tone_build(short_routine, out, cache)
     message = str(caught.value)
@@ -735,7 +735,7 @@ def test_ffmpeg_killed_mid_stream_is_one_line_from_the_cli(tmp_path, monkeypatch
     out, cache = earlier
     monkeypatch.setenv("VOICEROUTINE_CACHE", str(cache))
     _patch(monkeypatch, engines, "get_engine", lambda name: ToneEngine())
-    monkeypatch.setattr(export, "ffmpeg_command", lambda *a: KILLED_FFMPEG)
+    monkeypatch.setattr(export, "ffmpeg_command", lambda *a, **k: KILLED_FFMPEG)
     before = _tree(out.parent)
     result = CliRunner().invoke(cli, ["build", str(short_file), "-o", str(out), "-q", "-j", "1"])
     assert result.exit_code == 1, result.output

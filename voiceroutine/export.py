@@ -207,7 +207,7 @@ def encode(
     """
     with atomic_path(dest) as tmp, tempfile.TemporaryDirectory() as work, tempfile.TemporaryFile() as ffmpeg_log:
         metadata_file = write_encoder_metadata(Path(work), fmt, chapters, metadata or {})
-        command = ffmpeg_command(fmt, rate, bitrate_kbps, mix.graph(total_frames, rate), metadata_file, tmp, language)
+        command = ffmpeg_command(fmt, rate, bitrate_kbps, mix.graph(total_frames, rate), metadata_file, tmp, language=language)
         process = ffmpeg.start(command, stderr=ffmpeg_log)
         header = wav_header(total_frames, rate)
         done = -len(header) // 2  # the header is not audio
