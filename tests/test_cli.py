@@ -356,7 +356,7 @@ def test_stopping_a_batch_leaves_earlier_files_and_no_temporary_ones(tmp_path):
         time.sleep(0.1)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode != 0
+    assert process.returncode == 128 + signal.SIGTERM, stderr
     assert "Traceback" not in stderr
     assert sorted(p.name for p in out.iterdir()) == ["monday.mp3"]
     assert (out / "monday.mp3").read_bytes() == b"last week's monday"

@@ -18,7 +18,7 @@ import click
 from . import __version__
 from .checks import duration_in
 from .cli_parts import (
-    CONTEXT, DEFAULT_ROUTINE, Group, InputError, ProgressBars, build_many, built, check_output, count, cues_left_out,
+    CONTEXT, DEFAULT_ROUTINE, Group, InputError, ProgressBars, Stopped, build_many, built, check_output, count, cues_left_out,
     removed_line, reports_errors, routine_options,
 )  # fmt: skip
 from .durations import format_clock, format_duration
@@ -352,8 +352,7 @@ def cache_clear() -> None:
 
 
 def _stop_on_sigterm(signum, frame) -> None:
-    # Unwind like Ctrl-C, so temporary files are removed and earlier outputs stay intact.
-    raise KeyboardInterrupt
+    raise Stopped(signum)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import shlex
+import signal
 import sys
 from pathlib import Path
 
@@ -48,6 +49,14 @@ def _one_line(error: click.UsageError) -> click.UsageError:
     return error if isinstance(error, OneLineUsageError) else OneLineUsageError(error.format_message(), error.ctx)
 
 
+class Stopped(KeyboardInterrupt):
+    """A stop signal (SIGTERM), unwound like Ctrl-C so temporary files are removed and earlier outputs stay."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__()
+        self.signum = signum
+
+
 class OneLineErrors:
     """Usage errors, found while parsing or when a command is looked up or run, show as one line."""
 
@@ -62,6 +71,10 @@ class OneLineErrors:
             return super().invoke(ctx)
         except click.UsageError as e:
             raise _one_line(e) from None
+        except KeyboardInterrupt as e:
+            # Every write has unwound by now. Exit as a shell expects of a stopped program: 128 + the signal.
+            click.echo("Stopped: no file is left half-written, and any not yet finished is as it was before.", err=True)
+            raise click.exceptions.Exit(128 + getattr(e, "signum", signal.SIGINT)) from None
 
 
 def _say_more(ctx: click.Context, param: click.Parameter, verbose: bool) -> None:
