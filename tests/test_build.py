@@ -183,6 +183,27 @@ def test_a_voice_typed_with_an_underscore_suggests_the_code_espeak_knows(engine,
         engine.resolve_voice(typed)
 
 
+def test_a_voice_named_for_another_language_is_refused(engine, tmp_path):
+    """A German voice would read a Spanish routine with German sounds: one line, exit 2, nothing written."""
+    from click.testing import CliRunner
+
+    from voiceroutine.cli import cli
+
+    with pytest.raises(RoutineError, match=r"--voice: 'de' is espeak's German voice, not one for Español \(es\)"):
+        engine.resolve_voice("de", "es")
+    assert engine.resolve_voice("es-419+f3", "es") == "roa/es-419+f3"
+    assert engine.resolve_voice("en-gb", "en-us") == "gmw/en"  # a region of the same language is the same language
+
+    out = tmp_path / "out" / "rutina.mp3"
+    result = CliRunner().invoke(cli, ["build", "--language", "es", "--voice", "en-gb+f3", "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == [
+        "Error: --voice: 'en-gb+f3' is espeak's English (Great Britain) voice, not one for Español (es); "
+        "leave --voice out for espeak's own, or pick one from `voiceroutine voices --lang es`"
+    ]
+    assert not out.parent.exists()
+
+
 def test_voices_lists_english_voices():
     from click.testing import CliRunner
 

@@ -103,6 +103,14 @@ class Pyttsx3Engine:
         for v in voices:
             names = {v.id.lower(), v.id.lower().rsplit("/", 1)[-1], v.name.lower(), *(lang.lower() for lang in v.languages)}
             if wanted in names:
+                spoken = {code.lower().replace("_", "-").split("-")[0] for code in v.languages}
+                if spoken and language.split("-")[0].lower() not in spoken:
+                    # A German voice would read a Spanish routine with German sounds: never what was meant.
+                    raise RoutineError(
+                        f"{voice!r} is espeak's {v.name} voice, not one for {load_language(language).name} ({language}); "
+                        f"leave --voice out for espeak's own, or pick one from `voiceroutine voices --lang {language}`",
+                        source="--voice",
+                    )
                 return v.id + (plus + variant if variant else "")
         # Codes as people type them: "en_gb" for "en-gb".
         names = sorted({name for v in voices for name in (v.id.rsplit("/", 1)[-1], *(lang.lower() for lang in v.languages))})
