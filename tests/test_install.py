@@ -44,12 +44,30 @@ def test_each_lock_holds_what_pyproject_asks_for(lock, extras):
             assert requirement.specifier.contains(locked[name], prereleases=True), f"{lock} pins {name}=={locked[name]}, outside {requirement}"
 
 
+def hashed_entries(lock: str) -> tuple[int, int]:
+    """How many entries a lock has, and how many of them are pinned with hashes."""
+    text = (ROOT / "requirements" / lock).read_text()
+    entries = re.findall(r"^(\S+==\S+)[^\n]*\\\n((?:\s+--hash=sha256:[0-9a-f]{64}[ \\]*\n)+)", text, re.M)
+    names = [line.split("==")[0] for line in text.splitlines() if re.match(r"^[A-Za-z0-9]", line)]
+    return len(names), len(entries)
+
+
 def test_every_lock_entry_is_pinned_with_hashes():
     for lock in LOCKS:
-        text = (ROOT / "requirements" / lock).read_text()
-        entries = re.findall(r"^(\S+==\S+)[^\n]*\\\n((?:\s+--hash=sha256:[0-9a-f]{64}[ \\]*\n)+)", text, re.M)
-        names = [line.split("==")[0] for line in text.splitlines() if re.match(r"^[A-Za-z0-9]", line)]
-        assert len(entries) == len(names) > 10
+        names, hashed = hashed_entries(lock)
+        assert names == hashed > 10, lock
+
+
+def test_the_tools_that_install_the_project_are_locked_too():
+    """pip and the build system pyproject.toml names come from requirements/build.txt, hashed, as installed."""
+    build_system = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
+    locked = pins("build.txt")
+    for requirement in map(Requirement, ["pip", *build_system]):
+        name = canonicalize_name(requirement.name)
+        assert name in locked, f"{requirement} is not in requirements/build.txt: run ./scripts/lock"
+        assert requirement.specifier.contains(locked[name]), f"build.txt pins {name}=={locked[name]}, outside {requirement}"
+        assert installed(name) == locked[name], f"run ./scripts/setup: {name} {installed(name)} is not the locked {locked[name]}"
+    assert hashed_entries("build.txt") == (len(locked), len(locked))
 
 
 def test_the_tests_run_on_the_locked_versions():
