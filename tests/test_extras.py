@@ -83,5 +83,10 @@ def test_setup_installs_each_extra_from_its_lock(tmp_path, extras, locks):
     subprocess.run([str(copy / "scripts" / "setup"), extras], check=True, capture_output=True, env=os.environ)
     installs = [line for line in calls.read_text().splitlines() if "--require-hashes" in line]
     wanted = " ".join(f"--requirement={copy}/requirements/{lock}.txt" for lock in locks)
-    assert installs == [f"python -m pip install --quiet --require-hashes {wanted}"]
+    assert installs == [
+        f"python -m pip install --quiet --require-hashes --requirement={copy}/requirements/build.txt",  # pip and setuptools
+        f"python -m pip install --quiet --require-hashes {wanted}",
+    ]
+    editable = [line for line in calls.read_text().splitlines() if "--editable" in line]
+    assert editable == [f"python -m pip install --quiet --no-deps --no-build-isolation --editable {copy}"]
     assert (copy / ".venv" / ".voiceroutine-installed").read_text().split()[1:] == ([extras] if extras else [])
