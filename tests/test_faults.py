@@ -879,6 +879,18 @@ def test_ctrl_c_mid_build_leaves_the_previous_files(tmp_path, short_routine, sho
     assert not (tmp_path / "cache").exists() or not _part_files(tmp_path / "cache")
 
 
+def test_ffmpeg_s_input_closed_under_its_writer_ends_the_writer_quietly():
+    """Ctrl-C to the build's own process while levels are set: the main thread closes ffmpeg's input
+    as it unwinds, under the thread still writing it. That thread printed a traceback over the
+    one-line message."""
+    from voiceroutine.ffmpeg import feed
+
+    process = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    process.stdin.close()
+    feed(process, [bytes(1000)] * 3)
+    assert process.wait(timeout=10) == 0
+
+
 # =====================================================================================
 # 3. The phrase cache
 # =====================================================================================

@@ -44,7 +44,8 @@ def feed(process: subprocess.Popen, blocks: Iterable[bytes], on_block: Callable[
     """Write every block to ffmpeg's input and close it.
 
     If ffmpeg stops early its exit status says why, so a broken pipe is not an
-    error here; if the caller is interrupted, ffmpeg is stopped too.
+    error here, nor is an input the caller closed while unwinding; if the
+    caller is interrupted, ffmpeg is stopped too.
     """
     try:
         for block in blocks:
@@ -53,6 +54,10 @@ def feed(process: subprocess.Popen, blocks: Iterable[bytes], on_block: Callable[
                 on_block(len(block))
     except BrokenPipeError:
         pass
+    except ValueError:
+        # Its input was closed under this writer thread: the caller was interrupted and is unwinding.
+        if not process.stdin.closed:
+            raise
     except BaseException:
         process.kill()
         process.wait()
