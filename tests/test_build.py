@@ -199,8 +199,17 @@ def test_a_voice_named_for_another_language_is_refused(engine, tmp_path):
     assert result.exit_code == 2, result.output
     assert result.output.strip().splitlines() == [
         "Error: --voice: 'en-gb+f3' is espeak's English (Great Britain) voice, not one for Español (es); "
-        "leave --voice out for espeak's own, or pick one from `voiceroutine voices --lang es`"
+        "leave the voice out for espeak's own, or pick one from `voiceroutine voices --lang es`"
     ]
+    assert not out.parent.exists()
+
+    # Set in the routine file, it is the file's field that is named.
+    routine = tmp_path / "rutina.toml"
+    text = (Path(__file__).parent.parent / "voiceroutine" / "routines" / "bed-back.es.toml").read_text(encoding="utf-8")
+    routine.write_text(re.sub(r"^\[settings\].*$", '[settings]\nvoice = "de"', text, count=1, flags=re.M), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["build", str(routine), "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"Error: {routine}: settings.voice: 'de' is espeak's German voice"), result.output
     assert not out.parent.exists()
 
 

@@ -108,7 +108,7 @@ class Pyttsx3Engine:
                     # A German voice would read a Spanish routine with German sounds: never what was meant.
                     raise RoutineError(
                         f"{voice!r} is espeak's {v.name} voice, not one for {load_language(language).name} ({language}); "
-                        f"leave --voice out for espeak's own, or pick one from `voiceroutine voices --lang {language}`",
+                        f"leave the voice out for espeak's own, or pick one from `voiceroutine voices --lang {language}`",
                         source="--voice",
                     )
                 return v.id + (plus + variant if variant else "")
