@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -203,14 +204,45 @@ def test_a_voice_named_for_another_language_is_refused(engine, tmp_path):
     ]
     assert not out.parent.exists()
 
-    # Set in the routine file, it is the file's field that is named.
-    routine = tmp_path / "rutina.toml"
-    text = (Path(__file__).parent.parent / "voiceroutine" / "routines" / "bed-back.es.toml").read_text(encoding="utf-8")
-    routine.write_text(re.sub(r"^\[settings\].*$", '[settings]\nvoice = "de"', text, count=1, flags=re.M), encoding="utf-8")
+    # Set in the routine file, it is the file's field that is named, by build and validate alike.
+    routine = spanish_routine(tmp_path, "rutina", 'voice = "de"')
     result = CliRunner().invoke(cli, ["build", str(routine), "-o", str(out)])
     assert result.exit_code == 2, result.output
     assert result.output.startswith(f"Error: {routine}: settings.voice: 'de' is espeak's German voice"), result.output
     assert not out.parent.exists()
+    result = CliRunner().invoke(cli, ["validate", str(routine)])
+    assert (result.exit_code, result.output.split(" is espeak's")[0]) == (2, f"Error: {routine}: settings.voice: 'de'")
+
+
+def spanish_routine(folder: Path, name: str, setting: str) -> Path:
+    """bed-back in Spanish, as a file of the user's with ``setting`` in its [settings]."""
+    text = (Path(__file__).parent.parent / "voiceroutine" / "routines" / "bed-back.es.toml").read_text(encoding="utf-8")
+    path = folder / f"{name}.toml"
+    path.write_text(re.sub(r"^\[settings\].*$", f"[settings]\n{setting}", text, count=1, flags=re.M), encoding="utf-8")
+    return path
+
+
+def test_validate_checks_a_voice_or_engine_the_file_names_as_a_build_would(tmp_path, monkeypatch):
+    """validate passed a file whose voice build then refused; it now starts the engine the file names."""
+    from click.testing import CliRunner
+
+    from voiceroutine.cli import cli
+
+    fits = spanish_routine(tmp_path, "latina", 'voice = "es-419"')
+    piper = spanish_routine(tmp_path, "piper", 'engine = "piper"')
+    result = CliRunner().invoke(cli, ["validate", str(fits), "bed-back"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0].startswith(f"ok: {fits}: Estiramientos en la cama")
+
+    monkeypatch.setitem(sys.modules, "piper", None)  # as if the Piper extra were not installed
+    result = CliRunner().invoke(cli, ["validate", str(piper)])
+    assert result.exit_code == 0, result.output
+    assert "; its voice is not checked: the piper engine is not installed" in result.output
+    monkeypatch.delitem(sys.modules, "piper")
+    if importlib.util.find_spec("piper") is not None:  # installed, Piper's own voice speaks only English
+        result = CliRunner().invoke(cli, ["validate", str(piper)])
+        assert result.exit_code == 2, result.output
+        assert result.output.startswith(f"Error: {piper}: settings.engine: the bundled Piper voice speaks English only")
 
 
 def test_voices_lists_english_voices():

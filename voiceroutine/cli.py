@@ -196,7 +196,8 @@ def init(args, force, language) -> None:
 def validate(files) -> None:
     """Check routine files and report the first problem in each.
 
-    Exits with status 2 if any file has a problem.
+    A voice or engine a file names is checked with that engine, as a build
+    would. Exits with status 2 if any file has a problem.
 
     \b
     Example:
@@ -208,14 +209,32 @@ def validate(files) -> None:
     for ref in files:
         try:
             routine = load_routine(ref)
-            length = format_clock(plan_routine(routine, resolve_settings(routine.settings)).duration_ms)
+            settings = resolve_settings(routine.settings)
+            length = format_clock(plan_routine(routine, settings).duration_ms)
+            unchecked = _unchecked_voice(routine, settings)
         except RoutineError as e:
             click.echo(f"Error: {e}", err=True)
             failed = True
             continue
-        click.echo(f"ok: {ref}: {routine.title} ({count(len(routine.stretches), 'stretch')}, about {length})")
+        click.echo(f"ok: {ref}: {routine.title} ({count(len(routine.stretches), 'stretch')}, about {length}){unchecked}")
     if failed:
         sys.exit(2)
+
+
+def _unchecked_voice(routine, settings) -> str:
+    """A voice or engine the file names is checked as a build would (starting the engine, so only
+    then); what could not be checked, said after the file's summary line."""
+    if "voice" not in routine.settings and "engine" not in routine.settings:
+        return ""
+    from .engines import get_engine
+    from .errors import SynthesisError
+    from .pipeline import resolved_voice
+
+    try:
+        resolved_voice(get_engine(settings.engine), routine, settings)
+    except SynthesisError as e:
+        return f"; its voice is not checked: {e}"
+    return ""
 
 
 @cli.command(name="export")

@@ -87,14 +87,19 @@ def _bed(music: Music | None, script: Script, settings: Settings) -> MusicBed | 
     return MusicBed(music, script, total_frames(script, settings.sample_rate)) if music else None
 
 
-def _resolved_voice(engine: Engine, routine: Routine, settings: Settings) -> str:
-    """The engine's name for the voice asked for; a refusal is named where the voice was set:
-    the routine file's [settings], or the option."""
+def resolved_voice(engine: Engine, routine: Routine, settings: Settings) -> str:
+    """The engine's name for the voice asked for. A refusal is named where the choice was made:
+    the routine file's voice, or its engine when no voice is given (Piper's own speaks only
+    English), else the option."""
     try:
         return engine.resolve_voice(settings.voice, routine.language)
     except RoutineError as e:
-        if e.source == "--voice" and settings.voice is not None and routine.settings.get("voice") == settings.voice:
+        if e.source != "--voice":
+            raise
+        if settings.voice is not None and routine.settings.get("voice") == settings.voice:
             raise RoutineError(e.reason, source=routine.source, field="settings.voice") from None
+        if settings.voice is None and routine.settings.get("engine") == settings.engine:
+            raise RoutineError(e.reason, source=routine.source, field="settings.engine") from None
         raise
 
 
@@ -203,7 +208,7 @@ def build(
     asked = _asked(engine.name, routine, settings)
     workers = start_workers(engine, len(phrases) - len(lengths_in_cache(cache, asked, phrases)), jobs)
     try:
-        settings = replace(settings, voice=_resolved_voice(engine, routine, settings))
+        settings = replace(settings, voice=resolved_voice(engine, routine, settings))
         chimes = load_chimes(_chime_sources(settings), settings.sample_rate)
         replayed = _replay(routine, settings, engine, phrases, chimes, cache, music, asked)
         rendered, synthesised = replayed or _voice_and_level(routine, settings, engine, phrases, chimes, cache, progress, workers, asked, music)
