@@ -6,6 +6,7 @@ import array
 import json
 import math
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -132,6 +133,24 @@ def one_line_error(result, status: int) -> str:
     assert len(lines) == 1, result.output
     assert lines[0].startswith("Error: ")
     return lines[0]
+
+
+_LIBRARIES_LOADED = """
+import sys
+heavy = set(sys.argv[1].split(","))
+from voiceroutine.cli import cli
+try:
+    cli(sys.argv[2:], prog_name="voiceroutine")
+except SystemExit:
+    pass
+print(sorted({name.split(".")[0] for name in sys.modules} & heavy), file=sys.stderr)
+"""
+
+
+def libraries_loaded(args: list[str], heavy: set[str]) -> subprocess.CompletedProcess:
+    """The command line run with ``args`` in a fresh Python; the last line of its stderr lists
+    which of the ``heavy`` modules that loaded."""
+    return subprocess.run([sys.executable, "-c", _LIBRARIES_LOADED, ",".join(sorted(heavy)), *args], capture_output=True, text=True)
 
 
 def read_manifest(audio: Path) -> dict:

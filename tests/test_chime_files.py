@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import pytest
 from click.testing import CliRunner
@@ -12,7 +11,7 @@ from click.testing import CliRunner
 from voiceroutine import Settings, build
 from voiceroutine.cli import cli
 
-from conftest import RATE, decode, one_line_error, onset_ms, read_manifest
+from conftest import RATE, decode, libraries_loaded, one_line_error, onset_ms, read_manifest
 
 
 def tone(path, hz: int, seconds: float) -> str:
@@ -97,19 +96,7 @@ def test_a_routine_file_may_name_any_audio_and_its_errors_name_the_field(run, tm
     assert line.startswith("Error: routines/mine.toml: settings.start_chime: ") and "notes.txt: ffmpeg cannot read audio from it" in line
 
 
-LOADED = """
-import sys
-from voiceroutine.cli import cli
-try:
-    cli(sys.argv[1:], prog_name="voiceroutine")
-except SystemExit:
-    pass
-heavy = {"pydub", "audioop", "pyttsx3", "piper", "onnxruntime", "mutagen", "PIL", "numpy", "starlette", "uvicorn"}
-print(sorted({name.split(".")[0] for name in sys.modules} & heavy), file=sys.stderr)
-"""
-
-
 def test_plan_with_a_users_chime_loads_no_audio_library(tmp_path):
     bell = tone(tmp_path / "bell.mp3", 880, 0.3)
-    run = subprocess.run([sys.executable, "-c", LOADED, "plan", "--start-chime", bell], capture_output=True, text=True)
+    run = libraries_loaded(["plan", "--start-chime", bell], {"pydub", "audioop", "pyttsx3", "piper", "onnxruntime", "mutagen", "PIL", "numpy", "starlette", "uvicorn"})
     assert run.stderr.strip().splitlines()[-1] == "[]", run.stderr

@@ -14,7 +14,7 @@ from voiceroutine import engines
 from voiceroutine.cli import cli
 from voiceroutine.errors import SynthesisError
 
-from conftest import one_line_error
+from conftest import libraries_loaded, one_line_error
 
 COMMANDS = ["build", "plan", "list", "init", "validate", "voices"]
 
@@ -252,22 +252,11 @@ def test_chime_files_in_a_routine_are_found_beside_it(run, tmp_path):
     assert line.startswith("Error: routines/mine.toml: settings.start_chime: ") and "bell.wav: file not found" in line
 
 
-LOADED_LIBRARIES = """
-import sys
-from voiceroutine.cli import cli
-try:
-    cli(sys.argv[1:], prog_name="voiceroutine")
-except SystemExit:
-    pass
-heavy = {"pydub", "audioop", "pyttsx3", "piper", "onnxruntime", "mutagen", "PIL", "starlette", "uvicorn", "segno", "multiprocessing"}
-print(sorted({name.split(".")[0] for name in sys.modules} & heavy), file=sys.stderr)
-"""
-
-
 @pytest.mark.parametrize("args", [["--help"], ["plan"], ["plan", "--json", "--hold", "20s"], ["validate", "bed-back"], ["list"]])
 def test_quick_commands_load_no_audio_or_speech_library(args):
     """Start-up stays light: commands that make no audio import none of the audio, speech or server libraries."""
-    run = subprocess.run([sys.executable, "-c", LOADED_LIBRARIES, *args], capture_output=True, text=True)
+    heavy = {"pydub", "audioop", "pyttsx3", "piper", "onnxruntime", "mutagen", "PIL", "starlette", "uvicorn", "segno", "multiprocessing"}
+    run = libraries_loaded(args, heavy)
     assert run.stderr.strip().splitlines()[-1] == "[]", run.stderr
 
 

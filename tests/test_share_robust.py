@@ -19,22 +19,11 @@ from voiceroutine.share.catalog import Catalog, SharedFile, SharedRoutine, read_
 from voiceroutine.share.feed import render_feed
 
 from conftest import RunningShare
-from test_share import links, manifest, send
+from test_share import folder, links, manifest, send, share  # noqa: F401  (folder, share: fixtures)
 
 integration = pytest.mark.integration
 
 GOOD = {"short", "short-book"}
-
-
-@pytest.fixture(scope="module")
-def share(shared_folder):
-    with RunningShare(shared_folder) as running:
-        yield running
-
-
-@pytest.fixture
-def folder(shared_folder, tmp_path) -> Path:
-    return Path(shutil.copytree(shared_folder, tmp_path / "shared"))
 
 
 def feed_titles(body: bytes) -> list[str]:
