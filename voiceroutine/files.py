@@ -18,6 +18,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
+def file_sha256(path: Path) -> str:
+    """The sha256 of the file's content, in hex."""
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
 def _umask() -> int:
     umask = os.umask(0)
     os.umask(umask)

@@ -111,6 +111,11 @@ def available_languages() -> list[str]:
     return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
+def primary(tag: str) -> str:
+    """The language of a tag or voice code, without its region: "es-419" and "es_ES" -> "es"."""
+    return tag.replace("_", "-").split("-")[0].lower()
+
+
 def language_tag(value: object) -> str:
     """The tag of a language voiceroutine has, for ``value`` as a user wrote it ("ES", "es-MX" -> "es").
 

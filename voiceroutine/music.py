@@ -22,6 +22,7 @@ from pathlib import Path
 from .cache import PhraseCache
 from .clips import Clip
 from .errors import RoutineError
+from .files import file_sha256
 from .meter import DUAL_MONO_DB
 from .script import Chime, Script, Speech
 
@@ -54,14 +55,6 @@ class Music:
         return hashlib.sha256(f"{self.digest} {self.gain_db:.4f} {script.duration_ms} {places}".encode()).hexdigest()
 
 
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def load_music(path: Path, rate: int, target_lufs: float, level_lu: float, cache: PhraseCache) -> Music:
     """The track at ``path``, decoded (or found in the cache) and measured.
 
@@ -73,7 +66,7 @@ def load_music(path: Path, rate: int, target_lufs: float, level_lu: float, cache
     from .meter import integrated_lufs
     from .user_audio import decode
 
-    digest = _file_digest(path)
+    digest = file_sha256(path)
     key = hashlib.sha256(f"music {digest} rate={rate} max={MAX_MUSIC_S} {MUSIC_PROCESSING}".encode()).hexdigest()
     clip = cache.get(key)
     if clip is None or clip.rate != rate:

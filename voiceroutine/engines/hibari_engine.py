@@ -14,9 +14,9 @@ from pathlib import Path
 
 from ..clips import Clip
 from ..errors import RoutineError, SynthesisError
-from ..language import DEFAULT_LANGUAGE, load_language
+from ..files import file_sha256
+from ..language import DEFAULT_LANGUAGE, load_language, primary
 from . import Voice
-from .piper_engine import _file_digest
 
 NOT_INSTALLED = (
     "the hibari engine is not installed: run `pip install 'voiceroutine[hibari]'` in your environment, "
@@ -79,7 +79,7 @@ class HibariEngine:
         if importlib.util.find_spec("hibari") is None:
             raise SynthesisError(NOT_INSTALLED)
         self._models: dict[str, object] = {}
-        self._digests: dict[str, str] = {}
+        self._digests: dict[str, str] = {}  # voice -> the sha256 of its model file
 
     def voices(self) -> list[Voice]:
         """The voices on this computer: the bundled one, and any hibari downloaded before."""
@@ -96,7 +96,7 @@ class HibariEngine:
     def resolve_voice(self, voice: str | None, language: str = DEFAULT_LANGUAGE) -> str:
         """A voice's name ("heart" for None), or the full path of a hibari voice file (.onnx).
         Every hibari voice speaks English, and only those on this computer are taken."""
-        if language.split("-")[0].lower() != "en":
+        if primary(language) != "en":
             raise RoutineError(
                 f"hibari's voices speak English only; for {load_language(language).name} ({language}) "
                 "use --engine pyttsx3, or Piper with a voice file in that language",
@@ -133,11 +133,14 @@ class HibariEngine:
         the listed voice with the same content, else read as American English."""
         registry = _registry()
         if voice not in registry:
-            from hibari.voices import sha256_of
-
-            digest = sha256_of(voice)
+            digest = self._digest(voice)
             voice = next((name for name, entry in registry.items() if entry["sha256"] == digest), BUNDLED)
         return bool(registry[voice].get("british"))
+
+    def _digest(self, voice: str) -> str:
+        if voice not in self._digests:
+            self._digests[voice] = file_sha256(self._model_file(voice))
+        return self._digests[voice]
 
     def _model(self, voice: str):
         if voice not in self._models:
@@ -165,10 +168,11 @@ class HibariEngine:
         return Clip(pcm.tobytes(), model.sample_rate)
 
     def cache_key(self, voice: str, rate: int) -> str:
-        if voice not in self._digests:
-            # The file's content, not its name or path: a replaced voice must not reuse old clips.
-            self._digests[voice] = f"{_file_digest(self._model_file(voice))} british={self._british(voice)}"
         from hibari import dsp
 
-        # scipy, when present, does hibari's signal processing instead of numpy: the last bits differ.
-        return f"hibari {metadata.version('hibari-tts')} voice={self._digests[voice]} fft={dsp.FFT_BACKEND} speed={speed(rate):.4f} seed={SEED}"
+        # The file's content, not its name or path: a replaced voice must not reuse old clips. scipy,
+        # when present, does hibari's signal processing instead of numpy: the last bits differ.
+        return (
+            f"hibari {metadata.version('hibari-tts')} voice={self._digest(voice)[:16]} british={self._british(voice)} "
+            f"fft={dsp.FFT_BACKEND} speed={speed(rate):.4f} seed={SEED}"
+        )

@@ -7,14 +7,14 @@ nothing is downloaded at run time; any other Piper voice file (.onnx with its
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from importlib import metadata
 from pathlib import Path
 
 from ..clips import Clip
 from ..errors import RoutineError, SynthesisError
-from ..language import DEFAULT_LANGUAGE, load_language
+from ..files import file_sha256
+from ..language import DEFAULT_LANGUAGE, load_language, primary
 from . import Voice
 
 NOT_INSTALLED = (
@@ -55,14 +55,6 @@ def _voice_language(config: Path) -> str | None:
     return code if isinstance(code, str) and code else None
 
 
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()[:16]
-
-
 class PiperEngine:
     name = "piper"
 
@@ -79,12 +71,12 @@ class PiperEngine:
     def resolve_voice(self, voice: str | None, language: str = DEFAULT_LANGUAGE) -> str:
         """The voice file's path: the bundled voice for None or "joe", else a Piper .onnx file,
         which must speak the routine's ``language``."""
-        primary = language.split("-")[0].lower()
+        spoken_here = primary(language)
         if voice in (None, BUNDLED):
-            if primary != "en":
+            if spoken_here != "en":
                 raise RoutineError(
                     f"the bundled Piper voice speaks English only; for {load_language(language).name} ({language}) "
-                    f"give a Piper voice file, e.g. --voice ~/voices/{primary}.onnx (with its .onnx.json)",
+                    f"give a Piper voice file, e.g. --voice ~/voices/{spoken_here}.onnx (with its .onnx.json)",
                     source="--voice",
                 )
             return str(_bundled_model())
@@ -95,7 +87,7 @@ class PiperEngine:
             if not needed.is_file():
                 raise RoutineError(f"{needed}: file not found (a Piper voice needs its .onnx and .onnx.json)", source="--voice")
         spoken = _voice_language(Path(f"{path}.json"))
-        if spoken and spoken.split("_")[0].split("-")[0].lower() != primary:
+        if spoken and primary(spoken) != spoken_here:
             raise RoutineError(f"{path.name} speaks {spoken}, but the routine is in {language}", source="--voice")
         return str(path.resolve())
 
@@ -134,5 +126,5 @@ class PiperEngine:
     def cache_key(self, voice: str, rate: int) -> str:
         if voice not in self._digests:
             # The file's content, not its path: a replaced voice file must not reuse old clips.
-            self._digests[voice] = f"{_file_digest(Path(voice))}-{_file_digest(Path(f'{voice}.json'))}"
+            self._digests[voice] = f"{file_sha256(Path(voice))[:16]}-{file_sha256(Path(f'{voice}.json'))[:16]}"
         return f"piper {metadata.version('piper-tts')} voice={self._digests[voice]} scale={length_scale(rate):.4f}"

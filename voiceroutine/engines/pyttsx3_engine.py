@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..clips import Clip, clip_from_wav
 from ..errors import RoutineError, SynthesisError
-from ..language import DEFAULT_LANGUAGE, load_language
+from ..language import DEFAULT_LANGUAGE, load_language, primary
 from . import Voice
 
 MISSING_ESPEAK = (
@@ -88,14 +88,16 @@ class Pyttsx3Engine:
         voices = self.voices()
         if voice is None:
             # The language's own choice (en-us for English), else any voice speaking it.
-            preferred = load_language(language).voice.lower()
-            primary = language.split("-")[0].lower()
-            def names(v: Voice) -> set[str]:
+            preferred, spoken_here = load_language(language).voice.lower(), primary(language)
+
+            def codes(v: Voice) -> set[str]:
                 return {v.id.rsplit("/", 1)[-1].lower(), *(code.lower() for code in v.languages)}
 
-            for v in sorted(voices, key=lambda v: preferred not in names(v)):
-                if preferred in names(v) or any(code.split("-")[0] == primary for code in names(v)):
-                    return v.id
+            found = next((v for v in voices if preferred in codes(v)), None) or next(
+                (v for v in voices if any(primary(code) == spoken_here for code in codes(v))), None
+            )
+            if found:
+                return found.id
             raise RoutineError(f"espeak-ng has no voice for {language}; `voiceroutine voices` lists those it has", source="--voice")
         # espeak takes a variant after "+", e.g. "en-us+f3" for another timbre.
         base, plus, variant = voice.partition("+")
@@ -103,8 +105,8 @@ class Pyttsx3Engine:
         for v in voices:
             names = {v.id.lower(), v.id.lower().rsplit("/", 1)[-1], v.name.lower(), *(lang.lower() for lang in v.languages)}
             if wanted in names:
-                spoken = {code.lower().replace("_", "-").split("-")[0] for code in v.languages}
-                if spoken and language.split("-")[0].lower() not in spoken:
+                spoken = {primary(code) for code in v.languages}
+                if spoken and primary(language) not in spoken:
                     # A German voice would read a Spanish routine with German sounds: never what was meant.
                     raise RoutineError(
                         f"{voice!r} is espeak's {v.name} voice, not one for {load_language(language).name} ({language}); "

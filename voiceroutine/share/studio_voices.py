@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import RoutineError, VoiceRoutineError
-from ..language import available_languages, load_language
+from ..language import available_languages, load_language, primary
 from ..routine import Routine
 from ..settings import Settings
 
@@ -46,11 +46,6 @@ class EngineVoices:
 
 
 Voices = Mapping[str, EngineVoices]  # engine -> its voices
-
-
-def primary(language: str) -> str:
-    """The language of a tag or voice code, without its region: "es-419" and "es_ES" -> "es"."""
-    return language.replace("_", "-").split("-")[0].lower()
 
 
 def listed_voices() -> dict[str, EngineVoices]:
