@@ -54,11 +54,9 @@ def feed(process: subprocess.Popen, blocks: Iterable[bytes], on_block: Callable[
                 on_block(len(block))
     except BrokenPipeError:
         pass
-    except ValueError:
-        # Its input was closed under this writer thread: the caller was interrupted and is unwinding.
-        if not process.stdin.closed:
-            raise
-    except BaseException:
+    except BaseException as e:
+        if isinstance(e, ValueError) and process.stdin.closed:
+            return  # closed under this writer thread by the caller, which was interrupted and stops ffmpeg itself
         process.kill()
         process.wait()
         raise
