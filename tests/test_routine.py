@@ -76,6 +76,13 @@ def assert_field_error(path, field: str, *fragments: str) -> RoutineError:
     return error
 
 
+def test_a_number_too_long_for_a_float_is_a_field_error(tmp_path):
+    """A 400-digit loudness in a routine file: one line naming the field, not a traceback."""
+    path = tmp_path / "big.toml"
+    path.write_text(f'[routine]\ntitle = "Big"\n\n[settings]\nloudness = {"9" * 400}\n\n[[stretch]]\nid = "a"\nname = "A"\nsteps = ["Hug your knees."]\n')
+    assert_field_error(path, "settings.loudness", "out of range (-30 to -14)")
+
+
 # --- the built-in routine ------------------------------------------------------
 
 

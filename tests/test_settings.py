@@ -251,6 +251,8 @@ def test_check_setting_accepts(name, value, expected):
         ("fade", "1m", "1m is out of range (0s to 30s)"),
         ("engine", "espeak", 'expected one of "pyttsx3"'),
         ("start_chime", "no-such.wav", "no-such.wav: file not found"),
+        ("loudness", -(10**400), "out of range (-30 to -14)"),  # too long for a float: was an OverflowError
+        ("music_level", 10**400, "out of range (-30 to -12)"),
     ],
 )
 def test_check_setting_rejects(name, value, fragment):

@@ -65,6 +65,8 @@ def number_in(value: object, bounds: tuple[float, float]) -> float:
         number = float(value) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else None
     except ValueError:
         number = None
+    except OverflowError:  # a whole number too long for a float: far out of any range
+        raise ValueError(f"out of range ({low:g} to {high:g})") from None
     if number is None or number != number:
         raise ValueError(f"expected a number from {low:g} to {high:g}, got {describe(value)}")
     if not low <= number <= high:

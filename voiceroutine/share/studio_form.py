@@ -21,7 +21,7 @@ from ..errors import RoutineError
 from ..language import available_languages, language_tag, load_language
 from ..names import slug
 from ..routine import MAX_STRETCHES, SIDES, Routine, builtin_ids, builtin_languages, parse_routine, read_routine_text
-from ..settings import GUIDANCE_LEVELS, MUSIC_LEVEL_RANGE_LU, PACES, SETTINGS, Settings, check_setting
+from ..settings import GUIDANCE_LEVELS, PACES, SETTINGS, Settings, check_setting
 from .studio_music import DEFAULT_MUSIC_LEVEL, MUSIC_LEVELS, MusicFiles
 from .studio_voices import Voices, describe_voices, voice_refusal
 
@@ -253,9 +253,6 @@ def _chosen_music(settings: dict, offered: MusicFiles | None) -> dict:
     if level not in (None, ""):
         try:
             level = check_setting("music_level", level)[1]
-        except OverflowError:  # a whole number too long to be a float, far out of range
-            low, high = MUSIC_LEVEL_RANGE_LU
-            raise RoutineError(f"out of range ({low:g} to {high:g})", source=FORM_SOURCE, field="settings.music_level") from None
         except ValueError as e:
             raise RoutineError(str(e), source=FORM_SOURCE, field="settings.music_level") from None
     chosen = settings.get("music")
