@@ -25,6 +25,7 @@ class Outcome:
     duration_ms: int = 0
     stretches: int = 0
     synthesised: int = 0
+    dropped: int = 0  # cues the holds were too short for
     error: str = ""
     input_error: bool = False  # the routine or an option is wrong (found only when building, e.g. a voice)
 
@@ -100,4 +101,6 @@ def _build_one(ref: str, path: str, options: dict, jobs: int | None) -> Outcome:
         return Outcome(ref, error=str(e), input_error=True)
     except VoiceRoutineError as e:
         return Outcome(ref, error=str(e))
-    return Outcome(ref, str(result.audio_path), result.script.duration_ms, len(result.routine.stretches), result.synthesised)
+    return Outcome(
+        ref, str(result.audio_path), result.script.duration_ms, len(result.routine.stretches), result.synthesised, len(result.script.dropped)
+    )

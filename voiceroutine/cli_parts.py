@@ -9,7 +9,6 @@ at run time.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 import shlex
@@ -181,13 +180,6 @@ def removed_line(removed: tuple[Path, ...]) -> str:
     return f"Removed what the earlier build of this name wrote and this one did not: {listed}"
 
 
-def dropped_in(audio_path: str) -> int:
-    """How many cues the build of ``audio_path`` left out, from its manifest."""
-    from .export import manifest_path
-
-    return len(json.loads(manifest_path(Path(audio_path)).read_text(encoding="utf-8")).get("dropped_cues", []))
-
-
 def routine_options(func=None, *, many: bool = False):
     """The options that shape a routine's timeline, shared by build and plan (``many``: several routines)."""
     if func is None:
@@ -266,9 +258,8 @@ def build_many(refs: tuple[str, ...], output: str | None, jobs: int | None, quie
         elif not quiet:
             made = built(outcome.duration_ms, outcome.stretches, outcome.synthesised)
             click.echo(f"ok      {outcome.ref} -> {outcome.audio_path} ({made})")
-            dropped = dropped_in(outcome.audio_path)
-            if dropped:
-                click.echo(f"        {cues_left_out(dropped, outcome.ref, options, plan_params)}")
+            if outcome.dropped:
+                click.echo(f"        {cues_left_out(outcome.dropped, outcome.ref, options, plan_params)}")
     for ref, message, _ in failed:
         click.echo(f"FAILED  {ref}: {message.removeprefix(ref + ': ')}", err=True)
     if not quiet:
