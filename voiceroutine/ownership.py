@@ -28,6 +28,10 @@ from pathlib import Path
 from .export import MANIFEST_FORMAT, listed_files, manifest_path, tracks_folder
 from .settings import FORMATS
 
+# What a build of out/x.mp3 may write beside it, besides its manifest: x in every format, its
+# transcripts, and its tracks folder (tracks_folder).
+SIBLING_EXTENSIONS = (*FORMATS, "lrc", "vtt")
+
 log = logging.getLogger(__name__)
 
 
@@ -73,7 +77,7 @@ def _could_write(output: Path, name: object) -> bool:
     """Whether a build of ``output`` writes files of this name: its audio in any format, transcripts, tracks."""
     if not isinstance(name, str):
         return False
-    if name in {f"{output.stem}.{ext}" for ext in (*FORMATS, "lrc", "vtt")}:
+    if name in {f"{output.stem}.{ext}" for ext in SIBLING_EXTENSIONS}:
         return True
     folder, _, track = name.partition("/")
     return folder == tracks_folder(output).name and track not in ("", ".", "..") and not any(c in track for c in "/\\\0")

@@ -26,9 +26,8 @@ from typing import Any
 from ..errors import VoiceRoutineError
 from ..export import tracks_folder
 from ..files import write_text
-from ..ownership import earlier_build
+from ..ownership import SIBLING_EXTENSIONS, earlier_build
 from ..routine import Routine
-from ..settings import FORMATS
 
 STUDIO_HEADER = "# Made with voiceroutine share --studio; rebuild with: voiceroutine build {name}.toml -o {name}.mp3\n"
 MAX_WAITING = 2  # builds queued behind the running one; more get a "busy" answer
@@ -146,7 +145,7 @@ class Studio:
     def _files_of(self, name: str) -> list[Path]:
         """Every file a studio build named ``name`` writes, or an earlier build of that name could have."""
         audio = self.folder / f"{name}.mp3"
-        return [*(audio.with_suffix(f".{ext}") for ext in (*FORMATS, "json", "lrc", "vtt", "toml")), tracks_folder(audio)]
+        return [*(audio.with_suffix(f".{ext}") for ext in (*SIBLING_EXTENSIONS, "json", "toml")), tracks_folder(audio)]
 
     def _is_ours(self, name: str, title: str) -> bool:
         """Whether every file there is of the studio's earlier build of this same title, unchanged since."""
