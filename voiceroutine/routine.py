@@ -107,10 +107,13 @@ def builtin_languages(routine_id: str) -> list[str]:
 
 def _builtin_file(routine_id: str, language: str | None) -> str:
     """The file of a built-in routine in ``language`` (None: its own)."""
-    if language is None or language == builtin_languages(routine_id)[0]:
+    if language is None:
         return f"{routine_id}.toml"
-    if language not in builtin_languages(routine_id):
-        raise RoutineError(f"{routine_id} comes in {', '.join(builtin_languages(routine_id))}, not {language}", source="--language")
+    languages = builtin_languages(routine_id)
+    if language == languages[0]:
+        return f"{routine_id}.toml"
+    if language not in languages:
+        raise RoutineError(f"{routine_id} comes in {', '.join(languages)}, not {language}", source="--language")
     return f"{routine_id}.{language}.toml"
 
 
