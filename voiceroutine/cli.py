@@ -205,13 +205,13 @@ def validate(files) -> None:
     """
     from .pipeline import plan as plan_routine
 
-    failed = False
+    failed, engines = False, {}
     for ref in files:
         try:
             routine = load_routine(ref)
             settings = resolve_settings(routine.settings)
             length = format_clock(plan_routine(routine, settings).duration_ms)
-            unchecked = _unchecked_voice(routine, settings)
+            unchecked = _unchecked_voice(routine, settings, engines)
         except RoutineError as e:
             click.echo(f"Error: {e}", err=True)
             failed = True
@@ -221,9 +221,10 @@ def validate(files) -> None:
         sys.exit(2)
 
 
-def _unchecked_voice(routine, settings) -> str:
+def _unchecked_voice(routine, settings, engines: dict) -> str:
     """A voice or engine the file names is checked as a build would (starting the engine, so only
-    then); what could not be checked, said after the file's summary line."""
+    then, and once for all the files in ``engines``); what could not be checked, said after the
+    file's summary line."""
     if "voice" not in routine.settings and "engine" not in routine.settings:
         return ""
     from .engines import get_engine
@@ -231,7 +232,9 @@ def _unchecked_voice(routine, settings) -> str:
     from .pipeline import resolved_voice
 
     try:
-        resolved_voice(get_engine(settings.engine), routine, settings)
+        if settings.engine not in engines:
+            engines[settings.engine] = get_engine(settings.engine)
+        resolved_voice(engines[settings.engine], routine, settings)
     except SynthesisError as e:
         return f"; its voice is not checked: {e}"
     return ""
