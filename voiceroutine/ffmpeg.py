@@ -22,10 +22,10 @@ MISSING = (
 )
 
 
-def start(command: list[str], stderr: int | IO) -> subprocess.Popen:
+def start(command: list[str], stderr: int | IO, stdout: int | IO = subprocess.DEVNULL) -> subprocess.Popen:
     """ffmpeg reading from a pipe; EncoderError with install advice when it is not installed."""
     try:
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr)
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=stdout, stderr=stderr)
     except FileNotFoundError:
         raise EncoderError(MISSING) from None
     _widen_pipe(process.stdin)

@@ -7,8 +7,8 @@ the script places it, so the figure is the final file's (within 0.05 LU of
 ffmpeg's ebur128 on it) without making or reading the timeline's silence.
 One ffmpeg run then applies the gain and a lookahead limiter (its delay
 compensated, so timing is untouched) to every distinct sound at once; the
-result is measured again, and if the limiter took more than 0.2 LU the gain
-is corrected once.
+result is measured again and, while the limiter took more than 0.2 LU, the
+gain corrected (at most CORRECTIONS times).
 """
 
 from __future__ import annotations
@@ -83,10 +83,7 @@ def _process(clips: dict[str, Clip], filters: list[str], rate: int) -> dict[str,
         "ffmpeg", "-v", "error", "-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0",
         "-af", ",".join(filters), "-f", "s16le", "-",
     ]  # fmt: skip
-    try:
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    except FileNotFoundError:
-        raise EncoderError(ffmpeg.MISSING) from None
+    process = ffmpeg.start(command, stderr=subprocess.PIPE, stdout=subprocess.PIPE)
     pieces = [pad, *(part for clip in clips.values() for part in (clip.samples, pad))]
     writer = threading.Thread(target=ffmpeg.feed, args=(process, pieces), daemon=True)
     writer.start()
