@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from .errors import RoutineError
-from .routine import _slug, parse_routine, read_routine_text
+from .routine import id_from_name, parse_routine, read_routine_text
 
 _ROUTINE_HEADER = re.compile(r"^[ \t]*\[[ \t]*routine[ \t]*\][ \t]*(?:#.*)?$", re.M)
 _TABLE_HEADER = re.compile(r"^[ \t]*\[", re.M)
@@ -27,7 +27,7 @@ def routine_copy(ref: str, target: Path, language: str | None = None) -> tuple[s
     """
     found = read_routine_text(ref, language)
     parse_routine(found.text, source=found.source, default_id=found.default_id, folder=found.folder)
-    routine_id = _slug(target.stem)
+    routine_id = id_from_name(target.stem)
     text = _without_id(found.text)
     copy = parse_routine(text, source=str(target), default_id=routine_id, folder=found.folder)
     if copy.id != routine_id:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import textwrap
 from pathlib import Path
@@ -23,6 +24,7 @@ def cover_subtitle(stretches: int, duration_ms: int, language: str = DEFAULT_LAN
     return load_language(language).cover_subtitle(stretches, duration_ms)
 
 
+@functools.cache  # each miss walks the system's font folders
 def _font(size: int):
     from PIL import ImageFont
 

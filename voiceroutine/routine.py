@@ -21,6 +21,7 @@ from . import checks
 from .checks import describe, duration_in, whole_number_in
 from .errors import RoutineError
 from .language import DEFAULT_LANGUAGE, language_tag, load_language
+from .names import slug
 from .routine_hints import STRETCH_TABLES, toml_hint
 from .settings import FILE_SETTINGS, check_setting
 
@@ -165,7 +166,7 @@ def read_routine_text(ref: str | Path, language: str | None = None) -> RoutineTe
         raise RoutineError("not UTF-8 text; save the routine file as UTF-8", source=source) from None
     if not text.strip():
         raise RoutineError("file is empty; `voiceroutine init` writes a routine to start from", source=source)
-    return RoutineText(text, source, _slug(path.stem), path.parent)
+    return RoutineText(text, source, id_from_name(path.stem), path.parent)
 
 
 def load_routine(ref: str | Path, language: str | None = None) -> Routine:
@@ -203,9 +204,8 @@ def parse_routine(
         raise RoutineError(f"invalid TOML: {e}", source=source) from None
 
 
-def _slug(name: str) -> str:
-    from .names import slug
-
+def id_from_name(name: str) -> str:
+    """The id a routine file named ``name`` (its stem) has when it sets none."""
     return slug(name, max_length=64, fallback="routine")
 
 

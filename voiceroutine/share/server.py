@@ -12,6 +12,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import uvicorn
+
 from ..errors import VoiceRoutineError
 from .guard import GuardedH11Protocol, GuardedServer, Limits, file_limit
 
@@ -118,8 +120,6 @@ class ShareServer:
         studio: bool = False,
         limits: Limits | None = None,
     ) -> None:
-        import uvicorn
-
         from .app import make_app
         from .studio import Studio, build_with_library
 

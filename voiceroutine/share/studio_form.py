@@ -237,7 +237,7 @@ def _chosen_settings(settings: object, base: Routine, voices: Voices) -> dict:
         if value not in (None, ""):
             chosen[name] = _plain(value, f"settings.{name}", numbers=False)
     if "voice" in chosen:
-        engine = chosen.get("engine") or base.settings.get("engine") or "pyttsx3"
+        engine = chosen.get("engine") or base.settings.get("engine") or Settings.engine
         listed = voices.get(engine)
         voice = listed.voices.get(chosen["voice"]) if listed else None
         if voice is None:
