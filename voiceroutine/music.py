@@ -24,6 +24,7 @@ from .clips import Clip
 from .errors import RoutineError
 from .files import file_sha256
 from .meter import DUAL_MONO_DB
+from .render import total_frames
 from .script import Chime, Script, Speech
 
 DUCK_DB = 14.0  # how much lower the music is under speech and chimes
@@ -98,12 +99,12 @@ def _sounds(script: Script, rate: int) -> list[tuple[int, int]]:
 class MusicBed:
     """The music of one routine, made block by block: any stretch of frames, on demand."""
 
-    def __init__(self, music: Music, script: Script, total_frames: int) -> None:
+    def __init__(self, music: Music, script: Script) -> None:
         self.music = music
-        self.total = total_frames
-        rate = music.rate
+        rate = music.rate  # the routine's: the track is decoded at it
+        self.total = total_frames(script, rate)
         self.ramp = RAMP_MS * rate // 1000
-        self.fade = min(FADE_MS * rate // 1000, total_frames // 2)
+        self.fade = min(FADE_MS * rate // 1000, self.total // 2)
         self.crossfade = min(CROSSFADE_MS * rate // 1000, len(music.samples) // 4)
         self.period = len(music.samples) - self.crossfade
         self.sounds = _sounds(script, rate)

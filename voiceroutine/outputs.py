@@ -48,7 +48,7 @@ class Rendered:
         voice = render(self.script, self.clips, self.chimes, rate, start_frame=start, end_frame=end)
         if self.music is None:
             return voice
-        return MusicBed(self.music, self.script, total_frames(self.script, rate)).under(voice, start)
+        return MusicBed(self.music, self.script).under(voice, start)
 
 
 def _comment(routine: Routine, settings: Settings) -> str:

@@ -80,11 +80,10 @@ def _asked(engine_name: str, routine: Routine, settings: Settings):
 Chimes = dict[str, "Clip"]
 
 
-def _bed(music: Music | None, script: Script, settings: Settings) -> MusicBed | None:
+def _bed(music: Music | None, script: Script) -> MusicBed | None:
     from .music import MusicBed
-    from .render import total_frames
 
-    return MusicBed(music, script, total_frames(script, settings.sample_rate)) if music else None
+    return MusicBed(music, script) if music else None
 
 
 def resolved_voice(engine: Engine, routine: Routine, settings: Settings) -> str:
@@ -124,7 +123,7 @@ def _replay(
         return None
     remember_voice(cache, engine, asked, settings.voice)
     routine, script = _lay_out(routine, settings, lambda text: stored[text].duration_ms, _lengths(chimes))
-    kept = kept_levels(script, stored, chimes, settings.sample_rate, settings.loudness_lufs, settings.format, cache, _bed(music, script, settings))
+    kept = kept_levels(script, stored, chimes, settings.sample_rate, settings.loudness_lufs, settings.format, cache, _bed(music, script))
     return (Rendered(routine, settings, script, *kept, music), 0) if kept else None
 
 
@@ -164,7 +163,7 @@ def _voice_and_level(
         workers.close()  # done speaking: their memory is free before the audio is made
     remember_voice(cache, engine, asked, settings.voice)
     routine, script = _lay_out(routine, settings, lambda text: voiced.clips[text].duration_ms, _lengths(chimes))
-    bed = _bed(music, script, settings)
+    bed = _bed(music, script)
     clips, chimes = level(script, voiced.clips, chimes, voiced.ids, settings.sample_rate, settings.loudness_lufs, settings.format, cache, bed)
     return Rendered(routine, settings, script, clips, chimes, music), voiced.synthesised
 

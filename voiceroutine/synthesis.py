@@ -103,7 +103,7 @@ def cached_lengths(cache: PhraseCache, asked: AskedVoice, phrases: Iterable[str]
     found = {}
     for text in phrases:
         stored = cache.peek(phrase_key(engine_key, text), touch=False)
-        if stored and stored.rate == sample_rate and not length_problem(text, stored.frames, stored.rate, rate):
+        if _usable(stored, text, sample_rate, rate):
             found[text] = stored.duration_ms
     return found
 
@@ -115,11 +115,16 @@ def stored_phrases(
     found = {}
     for text, key in _phrase_keys(engine, phrases, voice, rate, sample_rate).items():
         stored = cache.peek(key)
-        # A clip too short for its words is damaged: the full path reads it, finds it so, and speaks it again.
-        if stored is None or stored.rate != sample_rate or length_problem(text, stored.frames, stored.rate, rate):
-            return None
+        if not _usable(stored, text, sample_rate, rate):
+            return None  # the full path reads it, finds it damaged if it is, and speaks it again
         found[text] = stored
     return found
+
+
+def _usable(stored: ClipId | None, text: str, sample_rate: int, rate: int) -> bool:
+    """Whether a cached clip, known by its header, can be played: at the sample rate asked, and
+    not too short for its words (a damaged one is)."""
+    return stored is not None and stored.rate == sample_rate and not length_problem(text, stored.frames, stored.rate, rate)
 
 
 def voice_phrases(
